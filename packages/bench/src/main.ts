@@ -1,0 +1,144 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { backlogConsume, createTopic, publishThroughput, sendLatency } from './client-path.js';
+import { diskCeiling } from './disk-ceiling.js';
+import { BenchCluster } from './local-servers.js';
+import { Report, formatValue, section, setJsonMode } from './report.js';
+import { catchUp, chainPublish, steadyLag } from './replication.js';
+import { storeAppend, storeRead } from './store-append.js';
+
+/**
+ * `npm run bench`: roomq's hot paths on this machine, each beside what bounds it. Scenarios run one after
+ * another (never in parallel) so they do not steal each other's two cores.
+ */
+
+const BATCHES = [1, 16, 64, 256] as const;
+/** Concurrent appendMessages calls, as a producer's frames in flight on one stream. */
+const CONCURRENCY = 4;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'results-dir': { type: 'string' },
+    },
+    strict: true,
+  });
+  setJsonMode(values.json ?? false);
+  const quick = values.quick ?? false;
+  const only = values.only ? new Set(values.only.split(',')) : undefined;
+  const wants = (name: string): boolean => !only || only.has(name);
+  const seconds = quick ? 0.5 : 2;
+  const messages = quick ? 50_000 : 200_000;
+  const report = new Report();
+  const work = await mkdtemp(join(process.env['ROOMQ_BENCH_DIR'] ?? tmpdir(), 'roomq-bench-'));
+
+  try {
+    if (wants('storage')) {
+      // Group commit covers every call waiting at that moment, so 4 concurrent calls of B messages are compared
+      // with the disk writing 4×B records per fdatasync: the same bytes per sync.
+      section(`Storage: append (1 KiB messages, ${CONCURRENCY} concurrent calls) beside the disk ceiling (write + fdatasync of as many records)`);
+      for (const batch of BATCHES) {
+        const perSync = batch * CONCURRENCY;
+        const ceiling = await diskCeiling(work, 1100, perSync, seconds);
+        report.add({ scenario: `disk ceiling, ${perSync}/fdatasync`, metric: 'throughput', value: Math.round(ceiling.msgsPerSec), unit: 'msg/s', note: `${ceiling.mbPerSec.toFixed(0)} MB/s, ${Math.round(ceiling.syncsPerSec)} syncs/s` });
+        const sync = await storeAppend(work, 'sync', batch, CONCURRENCY, seconds);
+        const ratio = sync.msgsPerSec / ceiling.msgsPerSec;
+        report.add({ scenario: `store append sync, ${CONCURRENCY}×${batch}`, metric: 'throughput', value: Math.round(sync.msgsPerSec), unit: 'msg/s', note: `${(ratio * 100).toFixed(0)}% of disk ceiling (target ≥ 50%)` });
+      }
+      for (const batch of [16, 256]) {
+        const asyncRun = await storeAppend(work, 'async', batch, CONCURRENCY, seconds);
+        report.add({ scenario: `store append async, ${CONCURRENCY}×${batch}`, metric: 'throughput', value: Math.round(asyncRun.msgsPerSec), unit: 'msg/s' });
+      }
+      const read = await storeRead(work, messages);
+      report.add({ scenario: `store read, ${messages} backlog`, metric: 'throughput', value: Math.round(read.msgsPerSec), unit: 'msg/s' });
+    }
+
+    if (wants('client')) {
+      section('Client path: SDK in this process → broker and router processes on loopback, sync flush');
+      const cluster = await BenchCluster.start(work, 'sync');
+      try {
+        const topic = 'bench-publish';
+        await createTopic(cluster.routerEndpoint, topic, 4);
+        const publish = await publishThroughput(cluster.routerEndpoint, topic, messages, 1000);
+        report.add({ scenario: 'SDK publish, sync flush, 1000 in flight', metric: 'throughput', value: Math.round(publish.msgsPerSec), unit: 'msg/s', note: `target ≥ 80,000; ${publish.failed} failed` });
+        const latencyTopic = 'bench-latency';
+        await createTopic(cluster.routerEndpoint, latencyTopic, 1);
+        const latency = await sendLatency(cluster.routerEndpoint, latencyTopic, quick ? 1000 : 5000);
+        report.add({ scenario: 'SDK sync publish, 1 in flight', metric: 'latency p50', value: latency['p50']!, unit: 'ms', note: 'target ≤ 0.5' });
+        report.add({ scenario: 'SDK sync publish, 1 in flight', metric: 'latency p99', value: latency['p99']!, unit: 'ms' });
+        report.add({ scenario: 'SDK sync publish, 1 in flight', metric: 'latency p99.9', value: latency['p99.9']!, unit: 'ms' });
+        const consume = await backlogConsume(cluster.routerEndpoint, topic, messages);
+        report.add({ scenario: `SDK backlog consume, ${messages} messages`, metric: 'throughput', value: Math.round(consume.msgsPerSec), unit: 'msg/s', note: 'target ≥ 150,000' });
+      } finally {
+        await cluster.stop();
+      }
+      const single = report.get('SDK publish, sync flush, 1000 in flight', 'throughput');
+
+      section('Two rooms: the same publish through a router per room, active-active topic, producer in dc1');
+      const rooms = await BenchCluster.startTwoRooms(work, 'sync');
+      try {
+        const topic = 'bench-rooms';
+        await createTopic(rooms.routerEndpoint, topic, 4, 'active-active');
+        const routed = await publishThroughput(rooms.routersFor('dc1'), topic, messages, 1000, 'dc1');
+        const cost = single ? (1 - routed.msgsPerSec / single) * 100 : 0;
+        report.add({
+          scenario: 'SDK publish, two rooms, room-aware routing',
+          metric: 'throughput',
+          value: Math.round(routed.msgsPerSec),
+          unit: 'msg/s',
+          note: `stored in ${routed.rooms.join(', ')}; routing cost ${cost.toFixed(1)}% of single-broker publish (target < 5%)`,
+        });
+      } finally {
+        await rooms.stop();
+      }
+    }
+    if (wants('replication')) {
+      section('Replication: chains of three (master dc1 → slave dc1 → slave dc2 over a room link), sync flush');
+      const single = report.get('SDK publish, sync flush, 1000 in flight', 'throughput');
+      for (const mode of ['sync:1', 'async']) {
+        const chain = await chainPublish(work, mode, messages);
+        const ratio = single ? ` = ${((chain.msgsPerSec / single) * 100).toFixed(0)}% of single-broker publish${mode === 'sync:1' ? ' (target ≥ 50%)' : ''}` : '';
+        report.add({ scenario: `SDK publish, ${mode} chain of three`, metric: 'throughput', value: Math.round(chain.msgsPerSec), unit: 'msg/s', note: `1000 in flight${ratio}` });
+      }
+      const lag = await steadyLag(work, 20_000, quick ? 5 : 15, 1);
+      report.add({ scenario: 'async replication lag at 20k msg/s, 1 ms link delay', metric: 'lag p50', value: lag['p50']!, unit: 'ms', note: 'replica arrival − master store time' });
+      report.add({ scenario: 'async replication lag at 20k msg/s, 1 ms link delay', metric: 'lag p99', value: lag['p99']!, unit: 'ms', note: 'target < 50' });
+      const megabytes = quick ? 128 : 1024;
+      const caught = await catchUp(work, megabytes);
+      report.add({ scenario: `empty replica catch-up of ${(caught.bytes / 1e6).toFixed(0)} MB`, metric: 'rate', value: Math.round(caught.mbPerSec), unit: 'MB/s', note: `${caught.seconds.toFixed(1)} s, async flush, through the room link` });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+
+  const resultsDir = resolve(values['results-dir'] ?? 'results');
+  await mkdir(resultsDir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const whole = {
+    startedAt: report.startedAt,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+    quick,
+    figures: report.figures,
+  };
+  const markdown = `# roomq bench ${report.startedAt}\n\n${cpus().length} × ${whole.machine.cpuModel}, Node ${process.version}${quick ? ', --quick' : ''}\n\n${report.markdown()}\n`;
+  await writeFile(join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(whole, null, 2)}\n`);
+  await writeFile(join(resultsDir, `bench-${stamp}.md`), markdown);
+  await writeFile(join(resultsDir, 'latest.md'), markdown);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(whole)}\n`);
+  } else {
+    process.stdout.write(`\n${report.markdown()}\n\nwritten to ${join(resultsDir, `bench-${stamp}.md`)} and .json\n`);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
+
+

@@ -1,0 +1,108 @@
+import { credentials, type Client, type ClientReadableStream } from '@grpc/grpc-js';
+import { Admin, Producer } from '@roomq/client';
+import { ReplicatedGroup, percentiles } from '@roomq/cli';
+import { RecordType, dataServiceClient, forEachRecord, type RecordsFrameMsg } from '@roomq/protocol';
+import { createTopic, publishThroughput } from './client-path.js';
+
+const BODY = Buffer.alloc(1024, 0x63);
+
+/** Publish throughput through a chain of three (master dc1 → slave dc1 → slave dc2 over a room link). */
+export async function chainPublish(parent: string, mode: string, count: number): Promise<{ msgsPerSec: number }> {
+  const group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: mode, logLevel: 'warn', parentDir: parent, segmentSizeBytes: 256 * 1024 * 1024 });
+  try {
+    await createTopic(group.routerEndpoint, 'chain', 4);
+    return await publishThroughput(group.routerEndpoint, 'chain', count, 1000);
+  } finally {
+    await group.stop();
+  }
+}
+
+/**
+ * Replication lag at a steady rate: an async master → replica over a room link with `delayMs` each way; a
+ * subscriber on the replica measures, for every message, replica arrival time minus the master's store time.
+ */
+export async function steadyLag(parent: string, ratePerSec: number, seconds: number, delayMs: number): Promise<Record<string, number>> {
+  const group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: 'async', linkDelayMs: delayMs, logLevel: 'warn', parentDir: parent, segmentSizeBytes: 256 * 1024 * 1024 });
+  const lags: number[] = [];
+  const Ctor = dataServiceClient();
+  const client = new Ctor(group.endpoint(1), credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20, 'grpc-node.flow_control_window': 8 << 20 }) as unknown as Client & Record<string, (req: unknown) => ClientReadableStream<RecordsFrameMsg>>;
+  const streams: ClientReadableStream<RecordsFrameMsg>[] = [];
+  try {
+    await createTopic(group.routerEndpoint, 'lag', 4);
+    const producer = new Producer({ routers: [group.routerEndpoint], topics: ['lag'] });
+    await producer.start();
+    await producer.send({ topic: 'lag', body: BODY });
+    for (let queueId = 0; queueId < 4; queueId++) {
+      const stream = client['Subscribe']!({ group: 'bench-lag', topic: 'lag', queue_id: queueId, offset: 0 });
+      stream.on('data', (frame: RecordsFrameMsg) => {
+        const now = Date.now();
+        if (frame.records) forEachRecord(frame.records, (r) => r.type === RecordType.MESSAGE && lags.push(now - r.storeTimestampMs));
+      });
+      stream.on('error', () => undefined);
+      streams.push(stream);
+    }
+    // Steady load: a burst every 10 ms sized for the target rate.
+    const perTick = Math.max(1, Math.round(ratePerSec / 100));
+    const deadline = Date.now() + seconds * 1000;
+    const sends: Promise<unknown>[] = [];
+    while (Date.now() < deadline) {
+      const tick = Date.now();
+      sends.push(producer.sendMany(Array.from({ length: perTick }, () => ({ topic: 'lag', body: BODY }))));
+      const wait = 10 - (Date.now() - tick);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    await Promise.allSettled(sends);
+    await new Promise((r) => setTimeout(r, 500));
+    await producer.close();
+    return percentiles(lags.slice(Math.floor(lags.length / 10)), [50, 99, 99.9]);
+  } finally {
+    for (const s of streams) s.cancel();
+    client.close();
+    await group.stop();
+  }
+}
+
+/** How fast an empty replica catches up with `megabytes` of log: its link is cut while the master fills. */
+export async function catchUp(parent: string, megabytes: number): Promise<{ mbPerSec: number; seconds: number; bytes: number }> {
+  const group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: 'async', flushMode: 'async', logLevel: 'warn', parentDir: parent, segmentSizeBytes: 256 * 1024 * 1024 });
+  try {
+    await createTopic(group.routerEndpoint, 'fill', 4);
+    await group.links.get(1)!.cut({ mode: 'blackhole' });
+    const producer = new Producer({ routers: [group.routerEndpoint], topics: ['fill'], maxInFlightMessages: 2000 });
+    await producer.start();
+    const batch = Array.from({ length: 256 }, () => ({ topic: 'fill', body: BODY }));
+    const batches = Math.ceil((megabytes * 1024 * 1024) / (256 * 1100));
+    const inFlight = new Set<Promise<unknown>>();
+    for (let b = 0; b < batches; b++) {
+      const p: Promise<unknown> = producer.sendMany(batch).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= 8) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    await producer.close();
+    const admin = new Admin({ router: group.routerEndpoint });
+    const lagOf = async (): Promise<{ lagBytes: number; end: number } | undefined> => {
+      const master = (await admin.clusterStatus()).brokers.find((b) => b.name === 'broker-a/0@dc1');
+      const replica = master?.replication.find((r) => r.member === 'broker-a/1@dc2');
+      return replica && master ? { lagBytes: replica.lagBytes, end: master.logEndOffset ?? 0 } : undefined;
+    };
+    // The replica must be seen empty-behind before the clock starts.
+    let before = await lagOf();
+    while (!before || before.lagBytes === 0) {
+      await new Promise((r) => setTimeout(r, 100));
+      before = await lagOf();
+    }
+    const started = performance.now();
+    await group.links.get(1)!.restore();
+    for (;;) {
+      const now = await lagOf();
+      if (now && now.lagBytes === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    admin.close();
+    return { mbPerSec: before.lagBytes / 1e6 / seconds, seconds, bytes: before.lagBytes };
+  } finally {
+    await group.stop();
+  }
+}

@@ -1,0 +1,158 @@
+import type { Logger } from 'pino';
+import type { ServerDuplexStream, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  RoomqError,
+  decodePublishRequest,
+  encodePublishResults,
+  okStatus,
+  validateGroupName,
+  validateTopicName,
+  type PublishAckMsg,
+  type PublishFrameMsg,
+  type RecordsFrameMsg,
+  type SubscribeRequestMsg,
+} from '@roomq/protocol';
+import type { MessageStore } from '../store/index.js';
+import { failureStatus } from './grpc-handlers.js';
+import type { Ingest } from './ingest.js';
+import type { TopicTable } from './topic-table.js';
+
+export interface DataServiceDeps {
+  store: MessageStore;
+  ingest: Ingest;
+  topics: TopicTable;
+  logger: Logger;
+  subscribeBatchMessages: number;
+  subscribeBatchBytes: number;
+  maxPendingFramesPerStream: number;
+}
+
+/** roomq's streaming fast path (proto/roomq/v1/data.proto): batched publish and offset-based subscribe. */
+export function dataService(deps: DataServiceDeps): UntypedServiceImplementation {
+  return {
+    Publish: (call: ServerDuplexStream<PublishFrameMsg, PublishAckMsg>) => publish(deps, call),
+    Subscribe: (call: ServerWritableStream<SubscribeRequestMsg, RecordsFrameMsg>) => {
+      subscribe(deps, call).catch((err: unknown) => deps.logger.error({ err }, 'subscribe loop failed'));
+    },
+  };
+}
+
+/**
+ * Frames are appended as they arrive, so many are in flight and the store's group commit covers them
+ * together. Reading pauses while too many wait for the disk or the client is not taking acks.
+ */
+function publish(deps: DataServiceDeps, call: ServerDuplexStream<PublishFrameMsg, PublishAckMsg>): void {
+  let pending = 0;
+  let ended = false;
+  let ackBlocked = false;
+  let closed = false;
+
+  const maybeResume = (): void => {
+    if (call.isPaused() && !ackBlocked && pending < deps.maxPendingFramesPerStream) call.resume();
+  };
+  const maybeEnd = (): void => {
+    if (ended && pending === 0 && !closed) {
+      closed = true;
+      call.end();
+    }
+  };
+  const sendAck = (ack: PublishAckMsg): void => {
+    if (closed || call.cancelled) return;
+    if (!call.write(ack)) {
+      ackBlocked = true;
+      call.pause();
+      call.once('drain', () => {
+        ackBlocked = false;
+        maybeResume();
+      });
+    }
+  };
+
+  call.on('data', (frame: PublishFrameMsg) => {
+    pending++;
+    if (pending >= deps.maxPendingFramesPerStream) call.pause();
+    const batchId = frame.batch_id ?? 0;
+    let work: Promise<PublishAckMsg>;
+    try {
+      const entries = decodePublishRequest(frame.messages ?? Buffer.alloc(0));
+      work = deps.ingest.append(entries).then((results) => ({
+        batch_id: batchId,
+        status: okStatus(),
+        results: encodePublishResults(results),
+      }));
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    work
+      .catch((err: unknown): PublishAckMsg => ({ batch_id: batchId, status: failureStatus(deps.logger, 'Publish', err) }))
+      .then((ack) => {
+        pending--;
+        sendAck(ack);
+        maybeResume();
+        maybeEnd();
+      });
+  });
+  call.on('end', () => {
+    ended = true;
+    maybeEnd();
+  });
+  call.on('error', () => {
+    ended = true;
+    closed = true;
+  });
+}
+
+/**
+ * Streams a queue from an offset, then waits for new records and streams those, until the client cancels.
+ * Stops writing while the transport buffer is full (`write() === false` until 'drain').
+ */
+async function subscribe(deps: DataServiceDeps, call: ServerWritableStream<SubscribeRequestMsg, RecordsFrameMsg>): Promise<void> {
+  const abort = new AbortController();
+  call.on('cancelled', () => abort.abort());
+  call.on('error', () => abort.abort());
+  const signal = abort.signal;
+  const request = call.request;
+  const maxMessages = Math.min(request.max_batch_messages || deps.subscribeBatchMessages, deps.subscribeBatchMessages);
+  const maxBytes = Math.min(request.max_batch_bytes || deps.subscribeBatchBytes, deps.subscribeBatchBytes);
+  try {
+    validateGroupName(request.group ?? '');
+    validateTopicName(request.topic ?? '');
+    const { topic } = request;
+    const queueId = request.queue_id ?? 0;
+    await deps.topics.requireQueue(topic, queueId);
+    let offset = request.offset ?? 0;
+    const end = deps.store.queueEnd(topic, queueId);
+    if (!Number.isInteger(offset) || offset < 0 || offset > end) {
+      throw new RoomqError('INVALID_OFFSET', `offset ${offset} is outside queue ${topic}/${queueId}, which ends at ${end}`, {
+        details: { topic, queueId, offset },
+      });
+    }
+    while (!signal.aborted) {
+      if (deps.store.queueEnd(topic, queueId) <= offset) {
+        await deps.store.waitForData(topic, queueId, offset, signal);
+        continue;
+      }
+      const read = await deps.store.readQueue(topic, queueId, offset, maxMessages, maxBytes);
+      if (signal.aborted) break;
+      offset = read.nextOffset;
+      const writable = call.write({ records: read.records, next_offset: read.nextOffset, max_offset: read.endOffset });
+      if (!writable) await drained(call, signal);
+    }
+  } catch (err) {
+    if (signal.aborted) return;
+    call.write({ status: failureStatus(deps.logger, 'Subscribe', err) });
+  }
+  if (!call.cancelled) call.end();
+}
+
+function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.once('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

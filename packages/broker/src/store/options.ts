@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/** Default commit-log segment size: 1 GiB. Smaller segments roll more often; a record never spans two. */
+export const DEFAULT_SEGMENT_SIZE_BYTES = 1024 ** 3;
+/** Default flush mode: `sync` acknowledges an append only after fdatasync (group commit). */
+export const DEFAULT_FLUSH_MODE = 'sync';
+/** Default fdatasync period in `async` mode: the most a machine crash can take back. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 200;
+/** Default period for writing consume queues, indexes and the checkpoint; bounds recovery work after a crash. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
+/** Default consume-queue file size: 300,000 entries of 16 bytes (4.8 MB) a file. */
+export const DEFAULT_CONSUME_QUEUE_ENTRIES_PER_FILE = 300_000;
+/** Default hash slots per index file (4 bytes each, kept in memory): 1,048,576 slots = 4 MiB. */
+export const DEFAULT_INDEX_SLOTS = 1 << 20;
+/** Default entries per index file (20 bytes each on disk) before a new index file starts. */
+export const DEFAULT_INDEX_ENTRIES_PER_FILE = 4 * 1024 * 1024;
+/** Default size of each reusable commit-log write buffer; a bigger batch takes several. */
+export const DEFAULT_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+export const MessageStoreOptionsSchema = z.object({
+  /** Everything the store keeps lives below this directory. */
+  dataDir: z.string().min(1),
+  /** Size of each commit-log segment file. */
+  segmentSizeBytes: z.number().int().min(64 * 1024).default(DEFAULT_SEGMENT_SIZE_BYTES),
+  /** `sync`: acknowledge after fdatasync (group commit). `async`: acknowledge after write; fdatasync on a timer. */
+  flushMode: z.enum(['sync', 'async']).default(DEFAULT_FLUSH_MODE),
+  /** `async` mode: fdatasync period. */
+  flushIntervalMs: z.number().int().min(1).default(DEFAULT_FLUSH_INTERVAL_MS),
+  /** Period for persisting derived structures and writing the checkpoint. */
+  checkpointIntervalMs: z.number().int().min(10).default(DEFAULT_CHECKPOINT_INTERVAL_MS),
+  /** Entries per consume-queue file. Changing it for an existing data directory is not supported. */
+  consumeQueueEntriesPerFile: z.number().int().min(1024).default(DEFAULT_CONSUME_QUEUE_ENTRIES_PER_FILE),
+  /** Hash slots per index file. */
+  indexSlots: z.number().int().min(1024).default(DEFAULT_INDEX_SLOTS),
+  /** Entries per index file. */
+  indexEntriesPerFile: z.number().int().min(1024).default(DEFAULT_INDEX_ENTRIES_PER_FILE),
+  /** Size of each reusable write buffer. */
+  writeBufferBytes: z.number().int().min(64 * 1024).default(DEFAULT_WRITE_BUFFER_BYTES),
+});
+
+export type MessageStoreOptions = z.input<typeof MessageStoreOptionsSchema>;
+export type ResolvedStoreOptions = z.output<typeof MessageStoreOptionsSchema>;

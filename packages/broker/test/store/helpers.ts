@@ -1,0 +1,167 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { MessageIdGenerator, encodeMessageSection, forEachRecord, summarizeMessageSection, type MessageRecord } from '@roomq/protocol';
+import { pino, type Logger } from 'pino';
+import { afterEach } from 'vitest';
+import { MessageStore, nodeFileIO, type AppendRequest, type FileIO, type MessageStoreOptions, type StoreFile } from '../../src/store/index.js';
+
+const dirs: string[] = [];
+const stores: MessageStore[] = [];
+
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close().catch(() => undefined);
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'roomq-store-'));
+  dirs.push(dir);
+  return dir;
+}
+
+export async function openStore(options: MessageStoreOptions, deps: Parameters<typeof MessageStore.open>[1] = {}): Promise<MessageStore> {
+  const store = await MessageStore.open(options, deps);
+  stores.push(store);
+  return store;
+}
+
+const ids = new MessageIdGenerator();
+
+export interface TestMessage {
+  topic: string;
+  queueId?: number;
+  body?: Buffer | string;
+  keys?: string[];
+  tag?: string;
+  messageId?: string;
+}
+
+export function request(message: TestMessage): AppendRequest {
+  const section = encodeMessageSection({
+    topic: message.topic,
+    messageId: message.messageId ?? ids.next(),
+    tag: message.tag ?? '',
+    keys: message.keys ?? [],
+    properties: { origin: 'test' },
+    body: Buffer.isBuffer(message.body) ? message.body : Buffer.from(message.body ?? 'hello'),
+    bornTimestampMs: 1_700_000_000_000,
+  });
+  return { queueId: message.queueId ?? 0, section, summary: summarizeMessageSection(section, 0, section.length) };
+}
+
+/** Decodes a read's records (which verifies each checksum again). */
+export function decode(records: Buffer): MessageRecord[] {
+  const out: MessageRecord[] = [];
+  forEachRecord(records, (record) => {
+    if (record.type === 1) out.push(record);
+  });
+  return out;
+}
+
+/** Every message of a queue, read in pages. */
+export async function readAll(store: MessageStore, topic: string, queueId: number, page = 100): Promise<MessageRecord[]> {
+  const out: MessageRecord[] = [];
+  let offset = 0;
+  for (;;) {
+    const result = await store.readQueue(topic, queueId, offset, page, 1024 * 1024);
+    out.push(...decode(result.records));
+    offset = result.nextOffset;
+    if (offset >= result.endOffset) return out;
+  }
+}
+
+/** Polls `condition` until it holds or the deadline passes. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** A pino logger whose entries the test can inspect. */
+export function capturingLogger(): { logger: Logger; entries: Array<Record<string, unknown>> } {
+  const entries: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) entries.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: pino({ level: 'trace' }, stream), entries };
+}
+
+function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`${code}: simulated failure, ${syscall} '${path}'`);
+  err.code = code;
+  err.syscall = syscall;
+  err.path = path;
+  return err;
+}
+
+/**
+ * The real file system with switchable faults on commit-log files: writes or fdatasyncs can fail with an
+ * errno, and writes or fdatasyncs can be held until the test releases them.
+ */
+export class FaultyIO implements FileIO {
+  writeError: string | undefined;
+  syncError: string | undefined;
+  private held: Array<() => void> | undefined;
+  private heldSyncs: Array<() => void> | undefined;
+  writesStarted = 0;
+  syncsStarted = 0;
+
+  /** Holds commit-log fdatasyncs until releaseSyncs(). */
+  holdSyncs(): void {
+    this.heldSyncs = [];
+  }
+
+  releaseSyncs(): void {
+    const held = this.heldSyncs ?? [];
+    this.heldSyncs = undefined;
+    for (const go of held) go();
+  }
+
+  /** Holds commit-log writes until release(). */
+  hold(): void {
+    this.held = [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const go of held) go();
+  }
+
+  async open(path: string, flags: 'r' | 'r+' | 'w+'): Promise<StoreFile> {
+    const file = await nodeFileIO.open(path, flags);
+    if (!path.includes('commitlog')) return file;
+    return {
+      path: file.path,
+      read: (buf, offset, length, position) => file.read(buf, offset, length, position),
+      writev: async (buffers, position) => {
+        this.writesStarted++;
+        if (this.held) await new Promise<void>((resolve) => this.held!.push(resolve));
+        if (this.writeError) throw errnoError(this.writeError, 'write', path);
+        return file.writev(buffers, position);
+      },
+      datasync: async () => {
+        this.syncsStarted++;
+        if (this.heldSyncs) await new Promise<void>((resolve) => this.heldSyncs!.push(resolve));
+        if (this.syncError) throw errnoError(this.syncError, 'fdatasync', path);
+        return file.datasync();
+      },
+      truncate: (length) => file.truncate(length),
+      size: () => file.size(),
+      close: () => file.close(),
+    };
+  }
+  mkdir = nodeFileIO.mkdir;
+  rename = nodeFileIO.rename;
+  readdir = nodeFileIO.readdir;
+  stat = nodeFileIO.stat;
+  unlink = nodeFileIO.unlink;
+  truncate = nodeFileIO.truncate;
+}

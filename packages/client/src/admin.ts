@@ -1,0 +1,177 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { fromWireStatus, parseConfig, validateTopicName, type BrokerViewMsg, type ClusterStatusReplyMsg, type CreateTopicReplyMsg, type ListTopicsReplyMsg, type TopicConfigMsg } from '@roomq/protocol';
+import { z } from 'zod';
+import { requestMetadata, resolveIdentity } from './client-identity.js';
+import { unaryCall, ServiceClients } from './grpc-clients.js';
+import { endpointSchema } from './options-schema.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './producer-options.js';
+
+export const adminOptionsSchema = z.object({
+  /** The router to manage, `host:port`. */
+  router: endpointSchema,
+  clientId: z.string().min(1).optional(),
+  room: z.string().optional(),
+  requestTimeoutMs: z.number().int().positive().default(DEFAULT_REQUEST_TIMEOUT_MS),
+});
+
+export type AdminOptions = z.input<typeof adminOptionsSchema>;
+
+export interface TopicConfig {
+  name: string;
+  queuesPerBroker: number;
+  createdAtMs: number | undefined;
+  /** `active-active` or `home:<room>`; empty when the router did not say (a router older than topic modes). */
+  mode: string;
+  /** Changes with every change of the topic's settings; 0 when the router did not say. */
+  version: number;
+}
+
+export interface CreateTopicResult {
+  topic: TopicConfig;
+  /** False when the topic already existed with the same settings. */
+  created: boolean;
+}
+
+export interface BrokerStatus {
+  name: string;
+  group: string;
+  memberId: number;
+  room: string;
+  role: string;
+  endpoint: string;
+  status: string;
+  statusReason: string | undefined;
+  alive: boolean;
+  writable: boolean;
+  lastHeartbeatMs: number;
+  logEndOffset: number | undefined;
+  flushedOffset: number | undefined;
+  flushMode: string | undefined;
+  startedAtMs: number | undefined;
+  pid: number | undefined;
+  topics: { topic: string; queueCount: number; maxOffsetsTotal: number | undefined }[];
+  /** Log ranges the broker found corrupt and refuses to serve until they are restored. */
+  corruptRanges: { start: number; end: number; reason: string }[];
+  /** async | sync:N */
+  replicationMode: string;
+  /** Replicas: host:port they copy from. */
+  upstream: string;
+  /** This member and every member after it in the chain: how far each holds the log, and how far behind. */
+  replication: { member: string; room: string; durableOffset: number; lagBytes: number; lagMs: number; status: string }[];
+}
+
+export interface RouterStatus {
+  name: string;
+  room: string;
+  endpoint: string;
+  lastSeenMs: number | undefined;
+  alive: boolean;
+}
+
+export interface ClusterStatus {
+  routerName: string;
+  room: string;
+  topicCount: number;
+  brokers: BrokerStatus[];
+  /** Routers sharing the control state, as this router sees them. */
+  routers: RouterStatus[];
+  /** e.g. `embedded` or `redis`; undefined when the router did not say. */
+  controlStore: string | undefined;
+  controlStoreHealth: string | undefined;
+}
+
+/** Operations against a router's AdminService: topics and cluster status. */
+export class Admin {
+  private readonly options: z.output<typeof adminOptionsSchema>;
+  private readonly clients = new ServiceClients();
+  private readonly metadata: Metadata;
+
+  constructor(options: AdminOptions) {
+    this.options = parseConfig(adminOptionsSchema, options, 'invalid admin options');
+    this.metadata = requestMetadata(resolveIdentity(this.options));
+  }
+
+  /**
+   * Creates a topic (idempotent when it exists with the same settings); `queuesPerBroker` and `mode`
+   * (`active-active` or `home:<room>`) default to the router's.
+   */
+  async createTopic(name: string, options: { queuesPerBroker?: number; mode?: string } = {}): Promise<CreateTopicResult> {
+    validateTopicName(name);
+    const request = { name, queues_per_broker: options.queuesPerBroker ?? 0, ...(options.mode ? { mode: options.mode } : {}) };
+    const reply = await this.call<CreateTopicReplyMsg>('CreateTopic', request, { topic: name });
+    return { topic: topicFromWire(reply.topic ?? request), created: reply.created ?? false };
+  }
+
+  async listTopics(): Promise<TopicConfig[]> {
+    const reply = await this.call<ListTopicsReplyMsg>('ListTopics', {}, {});
+    return (reply.topics ?? []).map(topicFromWire);
+  }
+
+  async clusterStatus(): Promise<ClusterStatus> {
+    const reply = await this.call<ClusterStatusReplyMsg>('ClusterStatus', {}, {});
+    return {
+      routerName: reply.router_name ?? '',
+      room: reply.room ?? '',
+      topicCount: reply.topic_count ?? 0,
+      brokers: (reply.brokers ?? []).map(brokerFromWire),
+      routers: (reply.routers ?? []).map((r) => ({ name: r.name ?? '', room: r.room ?? '', endpoint: r.endpoint ?? '', lastSeenMs: r.last_seen_ms, alive: r.alive ?? false })),
+      controlStore: reply.control_store || undefined,
+      controlStoreHealth: reply.control_store_health || undefined,
+    };
+  }
+
+  close(): Promise<void> {
+    this.clients.close();
+    return Promise.resolve();
+  }
+
+  private async call<T extends { status: { code: number; message: string } }>(method: string, request: object, context: Record<string, string>): Promise<T> {
+    const reply = await unaryCall<T>(this.clients.client('admin', this.options.router), method, request, {
+      metadata: this.metadata,
+      timeoutMs: this.options.requestTimeoutMs,
+      context: { ...context, endpoint: this.options.router },
+    });
+    const err = fromWireStatus(reply.status, { ...context, endpoint: this.options.router });
+    if (err) throw err;
+    return reply;
+  }
+}
+
+function topicFromWire(t: TopicConfigMsg): TopicConfig {
+  return { name: t.name, queuesPerBroker: t.queues_per_broker ?? 0, createdAtMs: t.created_at_ms, mode: t.mode ?? '', version: t.version ?? 0 };
+}
+
+function brokerFromWire(view: BrokerViewMsg): BrokerStatus {
+  const s = view.state;
+  const id = s?.identity;
+  return {
+    name: id?.name ?? '',
+    group: id?.group ?? '',
+    memberId: id?.member_id ?? 0,
+    room: id?.room ?? '',
+    role: id?.role ?? '',
+    endpoint: id?.endpoint ?? '',
+    status: s?.status ?? '',
+    statusReason: s?.status_reason,
+    alive: view.alive ?? false,
+    writable: s?.writable ?? false,
+    lastHeartbeatMs: view.last_heartbeat_ms ?? 0,
+    logEndOffset: s?.log_end_offset,
+    flushedOffset: s?.flushed_offset,
+    flushMode: s?.flush_mode,
+    startedAtMs: s?.started_at_ms,
+    pid: s?.pid,
+    topics: (s?.topics ?? []).map((t) => ({ topic: t.topic, queueCount: t.queue_count ?? 0, maxOffsetsTotal: t.max_offsets_total })),
+    corruptRanges: (s?.corrupt_ranges ?? []).map((r) => ({ start: r.start ?? 0, end: r.end ?? 0, reason: r.reason ?? '' })),
+    replicationMode: s?.replication_mode ?? '',
+    upstream: s?.upstream ?? '',
+    replication: (s?.replication ?? []).map((r) => ({
+      member: r.member ?? '',
+      room: r.room ?? '',
+      durableOffset: r.durable_offset ?? 0,
+      lagBytes: r.lag_bytes ?? 0,
+      lagMs: r.lag_ms ?? 0,
+      status: r.status ?? '',
+    })),
+  };
+}

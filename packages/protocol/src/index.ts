@@ -1,0 +1,91 @@
+export { ERROR_CODES, RoomqError, isRetriableCode, isRoomqError, toRoomqError } from './errors.js';
+export type { ErrorCode, ErrorDetails, RoomqErrorOptions } from './errors.js';
+export {
+  V2_CODE,
+  fromGrpcError,
+  fromWireStatus,
+  okStatus,
+  toGrpcError,
+  toGrpcStatus,
+  toWireStatus,
+} from './wire-status.js';
+export type { IncomingStatus, WireStatus } from './wire-status.js';
+export { readU64, writeU64 } from './bytes.js';
+export { crc32, crc32c } from './checksums.js';
+export {
+  MESSAGE_FIXED_SIZE,
+  RECORD_FORMAT_VERSION,
+  RECORD_HEADER_SIZE,
+  RECORD_MAGIC,
+  RecordType,
+  decodeRecord,
+  encodeMessageSection,
+  forEachRecord,
+  messageRecordSize,
+  messageSectionSize,
+  offsetCommitRecordSize,
+  readMessagePlacement,
+  readRecordHeader,
+  recordChecksumValid,
+  summarizeMessageSection,
+  writeMessageRecord,
+  writeMessageSection,
+  writeOffsetCommitRecord,
+  writeSegmentEndRecord,
+} from './record-codec.js';
+export type {
+  DecodedRecord,
+  HeaderProblem,
+  MessageFields,
+  MessagePlacement,
+  MessageRecord,
+  OffsetCommitFields,
+  OffsetCommitRecord,
+  RecordHeader,
+  RecordTypeCode,
+  SectionSummary,
+  SegmentEndRecord,
+} from './record-codec.js';
+export { decodePublishRequest, decodePublishResults, encodePublishRequest, encodePublishResults } from './publish-codec.js';
+export type { PublishEntry, PublishEntryView, PublishResultEntry } from './publish-codec.js';
+export {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_PROPERTIES_BYTES,
+  MAX_KEYS_PER_MESSAGE,
+  MAX_KEY_BYTES,
+  MAX_TAG_BYTES,
+  validateGroupName,
+  validateMessage,
+  validateRoomName,
+  validateTopicName,
+} from './limits.js';
+export type { MessageLimits } from './limits.js';
+export { MessageIdGenerator } from './message-id.js';
+export {
+  FAST_RECONNECT_CHANNEL_OPTIONS,
+  PROTO_LOADER_OPTIONS,
+  adminServiceClient,
+  adminServiceDefinition,
+  dataServiceClient,
+  dataServiceDefinition,
+  messagingServiceClient,
+  messagingServiceDefinition,
+  registryServiceClient,
+  registryServiceDefinition,
+  replicationServiceClient,
+  replicationServiceDefinition,
+  routeServiceClient,
+  routeServiceDefinition,
+} from './grpc-services.js';
+export type * from './roomq-messages.js';
+export { formatTopicMode, parseTopicMode, preferredWriteRoom } from './topic-mode.js';
+export type { TopicMode } from './topic-mode.js';
+export { DEFAULT_BACKOFF, Retrier, abortedError, backoffDelayMs, sleep } from './backoff.js';
+export type { BackoffPolicy, RetryOptions } from './backoff.js';
+export { SILENT_LOGGER, isLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { configInvalidError, describeZodIssues, parseConfig, parseJsonConfig } from './config-errors.js';
+export { formatHostPort, hostKind, parseHostPort } from './host-port.js';
+export type { HostKind, HostPort } from './host-port.js';
+export { grpcHandlers } from './grpc-handlers.js';
+export type { GrpcHandlers, Reply } from './grpc-handlers.js';

@@ -1,0 +1,17 @@
+export type { ReplicaLog } from './replica-log.js';
+export type { Logger } from '@roomq/protocol';
+export { SILENT_LOGGER } from '@roomq/protocol';
+export type { MemberProgress, ProgressSource } from './member-progress.js';
+export { mergeOffsetCommits } from './offset-commit.js';
+export type { OffsetCommit, OffsetCommitSource } from './offset-commit.js';
+export { DEFAULT_CHUNK_BYTES, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HELLO_TIMEOUT_MS, UpstreamServer, upstreamServerOptionsSchema } from './upstream-server.js';
+export type { UpstreamServerOptions } from './upstream-server.js';
+export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_PROGRESS_INTERVAL_MS, ReplicaFollower, replicaFollowerOptionsSchema } from './replica-follower.js';
+export type { FollowerStatus, ReplicaFollowerOptions, ReplicationLag } from './replica-follower.js';
+export { SyncGate, syncGateOptionsSchema } from './sync-gate.js';
+export type { SyncGateOptions } from './sync-gate.js';
+export { formatReplicationMode, parseReplicationMode, replicationModeSchema } from './replication-mode.js';
+export type { ReplicationMode } from './replication-mode.js';
+export { nextRecordOffset } from './log-position.js';
+export { DEFAULT_BACKOFF } from '@roomq/protocol';
+export type { BackoffPolicy } from '@roomq/protocol';

@@ -1,0 +1,369 @@
+import { credentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import {
+  FAST_RECONNECT_CHANNEL_OPTIONS,
+  DEFAULT_BACKOFF,
+  RoomqError,
+  SILENT_LOGGER,
+  backoffDelayMs,
+  fromGrpcError,
+  fromWireStatus,
+  isRoomqError,
+  parseConfig,
+  replicationServiceClient,
+  sleep,
+  toRoomqError,
+  type Logger,
+} from '@roomq/protocol';
+import { z } from 'zod';
+import { chunkTail } from './log-chunk.js';
+import { nextRecordOffset, resumeOffset } from './log-position.js';
+import type { MemberProgress } from './member-progress.js';
+import { mergeOffsetCommits, type OffsetCommit } from './offset-commit.js';
+import { endpointSchema, loggerSchema, nameSchema, replicaLogSchema } from './options.js';
+import { chunkFromWire, helloToWire, progressToWire, type LogChunk, type WireReplicaMessage, type WireUpstreamMessage } from './replication-wire.js';
+
+/** HTTP/2 receive window of the replication stream: several chunks in flight across a room link. */
+const REPLICATION_WINDOW_BYTES = 16 * 1024 * 1024;
+/** Chunks appended ahead of their durability; bounds memory when the disk is slower than the link. */
+const MAX_PIPELINED_CHUNKS = 64;
+
+/** Default interval of progress reports to the upstream (one is also sent after every durable append). */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 100;
+/**
+ * Default time without any message from the upstream after which the stream is presumed dead and reopened.
+ * The upstream sends an empty chunk at least every heartbeat interval (1 s by default) while caught up.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 5_000;
+
+const backoffSchema = z
+  .object({
+    initialDelayMs: z.number().int().positive().default(DEFAULT_BACKOFF.initialDelayMs),
+    maxDelayMs: z.number().int().positive().default(DEFAULT_BACKOFF.maxDelayMs),
+    multiplier: z.number().min(1).default(DEFAULT_BACKOFF.multiplier),
+    jitter: z.number().min(0).max(1).default(DEFAULT_BACKOFF.jitter),
+  })
+  .default(DEFAULT_BACKOFF);
+
+export const replicaFollowerOptionsSchema = z.object({
+  /** This member's log; the broker passes its MessageStore. */
+  log: replicaLogSchema,
+  group: nameSchema,
+  /** This member's name, e.g. `broker-a/1@dc2`. */
+  member: nameSchema,
+  room: nameSchema,
+  /** The member before this one in the chain, `host:port` of its gRPC server. */
+  upstream: endpointSchema,
+  logger: loggerSchema.default(SILENT_LOGGER),
+  /** Pacing of reconnects after errors and stream ends. */
+  reconnectBackoff: backoffSchema,
+  progressIntervalMs: z.number().int().positive().default(DEFAULT_PROGRESS_INTERVAL_MS),
+  idleTimeoutMs: z.number().int().positive().default(DEFAULT_IDLE_TIMEOUT_MS),
+  /**
+   * Progress of the members downstream of this one (a middle member passes its UpstreamServer's
+   * `downstreamProgress`), forwarded up the chain in every report. Entries naming this member are ignored.
+   */
+  downstreamProgress: z.custom<() => MemberProgress[]>((value) => typeof value === 'function', 'expected a function returning MemberProgress[]').default(() => () => []),
+  /**
+   * Consumer offsets to forward up the chain in every report, until the upstream's log brings them back: the
+   * broker passes its store's overlay entries (offsets committed here while a replica) and, on a middle member,
+   * its UpstreamServer's `downstreamOffsets()`. Entries for the same queue merge to the highest.
+   */
+  offsetCommits: z.custom<() => OffsetCommit[]>((value) => typeof value === 'function', 'expected a function returning OffsetCommit[]').default(() => () => []),
+});
+
+export type ReplicaFollowerOptions = z.input<typeof replicaFollowerOptionsSchema>;
+
+/**
+ * - `connecting`: opening a stream to the upstream (also between reconnect attempts)
+ * - `streaming`: receiving the log, behind the upstream
+ * - `caught-up`: holds everything the upstream had durable when it sent the latest chunk
+ * - `diverged`: the upstream refused this log (different bytes at the same offset); stopped for good
+ * - `stopped`: closed
+ */
+export type FollowerStatus = 'connecting' | 'streaming' | 'caught-up' | 'diverged' | 'stopped';
+
+export interface ReplicationLag {
+  /** Bytes the upstream had that this member lacked, as of the latest chunk. */
+  bytes: number;
+  /** How old the newest record held here is, while behind; 0 when caught up. */
+  ms: number;
+}
+
+type ReplicateStream = ClientDuplexStream<WireReplicaMessage, WireUpstreamMessage>;
+
+/**
+ * The replica side of chain replication: keeps this member's log a byte-for-byte copy of its upstream's,
+ * at the same offsets. Connects, says where its log ends (with the CRC of its last record, so the upstream
+ * can tell a diverged log), appends each chunk in order and reports its durable progress (and that of the
+ * members behind it) upstream. Reconnects with jittered backoff after anything but a divergence refusal,
+ * which stops it for good: a diverged log must be truncated or rebuilt by an operator, never extended.
+ */
+export class ReplicaFollower {
+  private readonly options: z.output<typeof replicaFollowerOptionsSchema>;
+  private readonly logger: Logger;
+  private readonly abort = new AbortController();
+  private currentStatus: FollowerStatus = 'connecting';
+  private reason: string | undefined;
+  private readonly statusListeners = new Set<(status: FollowerStatus, reason: string | undefined) => void>();
+  private latest: { upstreamEndOffset: number; masterTimeMs: number } | undefined;
+  private stream: ReplicateStream | undefined;
+  private blocked = false;
+  private starting: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(options: ReplicaFollowerOptions) {
+    this.options = parseConfig(replicaFollowerOptionsSchema, options, 'invalid ReplicaFollower options');
+    const { group, member, room, upstream } = this.options;
+    this.logger = this.options.logger.child({ component: 'replica-follower', group, broker: member, room, upstream });
+  }
+
+  /** Starts following the upstream in the background. Idempotent. */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      this.logger.info({}, 'following upstream');
+      this.loop = this.run();
+    })();
+    return this.starting;
+  }
+
+  /** Stops following and waits until the current append is done. Idempotent; a diverged follower stays `diverged`. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.abort.abort(new RoomqError('CLOSED', 'the replica follower is closing'));
+      try {
+        this.stream?.cancel();
+      } catch {
+        // already gone
+      }
+      await this.loop;
+      if (this.currentStatus !== 'diverged') this.setStatus('stopped', 'closed');
+      this.statusListeners.clear();
+    })();
+    return this.closing;
+  }
+
+  status(): FollowerStatus {
+    return this.currentStatus;
+  }
+
+  /** Why the follower is in its status (the refusal for `diverged`, the last error while `connecting`). */
+  statusReason(): string | undefined {
+    return this.reason;
+  }
+
+  onStatus(listener: (status: FollowerStatus, reason: string | undefined) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** Lag behind the upstream as of the latest chunk (the last known value while reconnecting). */
+  lag(): ReplicationLag {
+    if (!this.latest) return { bytes: 0, ms: 0 };
+    const bytes = Math.max(0, this.latest.upstreamEndOffset - this.options.log.logEndOffset());
+    const ms = bytes > 0 && this.latest.masterTimeMs > 0 ? Math.max(0, Date.now() - this.latest.masterTimeMs) : 0;
+    return { bytes, ms };
+  }
+
+  /** Sends a progress report now, e.g. when the downstream reported; a no-op while not connected. */
+  reportProgress(): void {
+    const stream = this.stream;
+    if (!stream || this.blocked) return;
+    const { log, member, room } = this.options;
+    const own: MemberProgress = { member, room, durableOffset: log.durableOffset(), logEndOffset: log.logEndOffset(), reportedAtMs: Date.now() };
+    let downstream: MemberProgress[] = [];
+    try {
+      downstream = this.options.downstreamProgress().filter((m) => m.member !== member);
+    } catch (err) {
+      this.logger.warn({ err }, 'downstreamProgress() threw; reporting this member only');
+    }
+    let offsets: OffsetCommit[] = [];
+    try {
+      offsets = mergeOffsetCommits(this.options.offsetCommits());
+    } catch (err) {
+      this.logger.warn({ err }, 'offsetCommits() threw; reporting progress without forwarded offsets');
+    }
+    try {
+      if (!stream.write(progressToWire([own, ...downstream], offsets))) {
+        // Reports are snapshots: skip them while the stream is full and send a fresh one on drain.
+        this.blocked = true;
+        stream.once('drain', () => {
+          this.blocked = false;
+          this.reportProgress();
+        });
+      }
+    } catch (err) {
+      this.logger.debug({ err }, 'progress report not sent');
+    }
+  }
+
+  private setStatus(status: FollowerStatus, reason?: string): void {
+    if (this.currentStatus === status) return;
+    const from = this.currentStatus;
+    this.currentStatus = status;
+    this.reason = reason;
+    const fields = { from, to: status, reason };
+    if (status === 'diverged') this.logger.error(fields, 'replica diverged from its upstream; stopped for good');
+    // streaming <-> caught-up flips with every chunk under a steady load: debug, not info.
+    else if ((from === 'streaming' && status === 'caught-up') || (from === 'caught-up' && status === 'streaming')) this.logger.debug(fields, 'replication status');
+    else this.logger.info(fields, 'replication status');
+    for (const listener of this.statusListeners) {
+      try {
+        listener(status, reason);
+      } catch (err) {
+        this.logger.error({ err }, 'status listener threw');
+      }
+    }
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      this.setStatus('connecting', this.reason);
+      try {
+        await this.session(signal);
+      } catch (caught) {
+        const progressed = caught instanceof SessionError && caught.progressed;
+        const err = caught instanceof SessionError ? caught.error : toRoomqError(caught);
+        if (signal.aborted) return;
+        if (err.code === 'REPLICA_DIVERGED') {
+          this.setStatus('diverged', err.message);
+          return;
+        }
+        failures = progressed ? 1 : failures + 1;
+        const delayMs = backoffDelayMs(this.options.reconnectBackoff, failures);
+        const level = err.code === 'CONFIG_INVALID' || err.code === 'MESSAGE_CORRUPTED' || err.code === 'BAD_REQUEST' || err.code === 'INVALID_OFFSET' ? 'error' : 'warn';
+        this.logger[level]({ err, code: err.code, attempt: failures, delayMs }, 'replication stream ended; reconnecting from the log end');
+        this.reason = err.message;
+        try {
+          await sleep(delayMs, signal);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  /** One stream: hello, then chunks until it fails. Always throws a SessionError. */
+  private async session(signal: AbortSignal): Promise<never> {
+    const { log, group, member, upstream } = this.options;
+    const Client = replicationServiceClient();
+    const client = new Client(upstream, credentials.createInsecure(), {
+      // Records above the chunk size travel alone, and a message may be larger than gRPC's 4 MiB default.
+      'grpc.max_receive_message_length': -1,
+      // The default 64 KiB HTTP/2 window caps a link at window / round trip: 32 MB/s over a 2 ms room link,
+      // about 20k msg/s of 1 KiB, so lag grew without bound at that rate. Durability still gates what is sent.
+      'grpc-node.flow_control_window': REPLICATION_WINDOW_BYTES,
+      ...FAST_RECONNECT_CHANNEL_OPTIONS,
+    }) as unknown as Client & { Replicate(): ReplicateStream };
+    let progressed = false;
+    let idle: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let idleFired = false;
+    /** Appends not yet durable, oldest first; the first failure ends the session. */
+    const pipelined: Promise<void>[] = [];
+    let appendError: unknown;
+    const stream = client.Replicate();
+    this.stream = stream;
+    this.blocked = false;
+    const resetIdle = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        idleFired = true;
+        stream.cancel();
+      }, this.options.idleTimeoutMs);
+      idle.unref?.();
+    };
+    try {
+      if (signal.aborted) throw signal.reason;
+      const resume = await resumeOffset(log);
+      let expected = resume.offset;
+      const segmentSizeBytes = log.segmentSizeBytes();
+      stream.write(
+        helloToWire({
+          group,
+          member,
+          logEndOffset: expected,
+          lastRecordOffset: resume.lastRecord?.offset ?? -1,
+          lastRecordCrc: resume.lastRecord?.crc ?? 0,
+          segmentSizeBytes,
+        }),
+      );
+      this.logger.debug({ fromOffset: expected }, 'hello sent');
+      // The first report goes with the hello: offsets committed here while the upstream was away reach it at once.
+      this.reportProgress();
+      resetIdle();
+      timer = setInterval(() => this.reportProgress(), this.options.progressIntervalMs);
+      timer.unref?.();
+      for await (const message of stream as AsyncIterable<WireUpstreamMessage>) {
+        resetIdle();
+        if (message.kind === 'refusal') {
+          throw fromWireStatus(message.refusal, { endpoint: upstream }) ?? new RoomqError('UNAVAILABLE', 'the upstream refused without a reason');
+        }
+        if (message.kind !== 'chunk' || !message.chunk) continue;
+        const chunk = chunkFromWire(message.chunk);
+        if (chunk.offset !== expected) {
+          throw new RoomqError('INVALID_OFFSET', `upstream sent a chunk at ${chunk.offset} but this log continues at ${expected}`, { details: { offset: chunk.offset } });
+        }
+        if (appendError !== undefined) throw appendError;
+        if (chunk.records.length > 0) {
+          // Pipelined: the next chunk is appended while this one waits for its fdatasync, so the store's group
+          // commit covers several chunks at once; durability (and progress reports) still follow log order.
+          const appended = log.appendReplicated(chunk.offset, chunk.records).then(
+            () => {
+              progressed = true;
+              this.reportProgress();
+            },
+            (err: unknown) => {
+              appendError ??= err;
+              stream.cancel();
+            },
+          );
+          pipelined.push(appended);
+          const tail = chunkTail(chunk.records);
+          expected = nextRecordOffset(chunk.offset + chunk.records.length, chunk.offset + tail.lastRecordAt, segmentSizeBytes);
+          this.logger.trace({ offset: chunk.offset, bytes: chunk.records.length }, 'chunk appended');
+          if (pipelined.length >= MAX_PIPELINED_CHUNKS) await pipelined.shift();
+        }
+        this.accept(chunk);
+      }
+      throw new RoomqError('UNAVAILABLE', `the upstream ${upstream} ended the stream`);
+    } catch (thrown) {
+      // A failed append cancels the stream; report the append's error, not the cancellation.
+      const caught = appendError ?? thrown;
+      let error: RoomqError;
+      if (signal.aborted) error = toRoomqError(signal.reason, 'CLOSED');
+      else if (idleFired) error = new RoomqError('TIMEOUT', `nothing from the upstream ${upstream} for ${this.options.idleTimeoutMs} ms (idleTimeoutMs)`);
+      else if (isRoomqError(caught)) error = caught;
+      else error = fromGrpcError(caught, { endpoint: upstream });
+      throw new SessionError(error, progressed);
+    } finally {
+      clearTimeout(idle);
+      clearInterval(timer);
+      this.stream = undefined;
+      try {
+        stream.cancel();
+      } catch {
+        // already ended
+      }
+      client.close();
+    }
+  }
+
+  private accept(chunk: LogChunk): void {
+    const masterTimeMs = chunk.masterTimeMs || this.latest?.masterTimeMs || 0;
+    this.latest = { upstreamEndOffset: chunk.upstreamEndOffset, masterTimeMs };
+    const behind = chunk.upstreamEndOffset > this.options.log.logEndOffset();
+    this.setStatus(behind ? 'streaming' : 'caught-up');
+  }
+}
+
+class SessionError extends Error {
+  constructor(
+    readonly error: RoomqError,
+    readonly progressed: boolean,
+  ) {
+    super(error.message);
+  }
+}

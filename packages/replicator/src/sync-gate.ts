@@ -1,0 +1,129 @@
+import { RoomqError, SILENT_LOGGER, abortedError, parseConfig } from '@roomq/protocol';
+import { z } from 'zod';
+import type { MemberProgress, ProgressSource } from './member-progress.js';
+import { loggerSchema, nameSchema } from './options.js';
+
+export const syncGateOptionsSchema = z
+  .object({
+    group: nameSchema,
+    /** N of `sync:N`: how many members after the master must hold a message durably. */
+    replicas: z.number().int().min(1),
+    /** The members after the master, in chain order as configured (first = the master's direct replica). */
+    chain: z.array(nameSchema).min(1, 'a sync group needs at least one replica after the master'),
+    /** Where progress reports come from: the master's UpstreamServer. */
+    source: z.custom<ProgressSource>(
+      (value) => typeof value === 'object' && value !== null && typeof (value as ProgressSource).progress === 'function' && typeof (value as ProgressSource).onProgress === 'function',
+      'expected a ProgressSource (the master\'s UpstreamServer)',
+    ),
+    logger: loggerSchema.default(SILENT_LOGGER),
+  })
+  .refine((o) => o.replicas <= o.chain.length, {
+    message: 'sync:N needs N replicas after the master, but the chain names fewer; lower N in the group\'s replication mode or add members',
+    path: ['replicas'],
+  });
+
+export type SyncGateOptions = z.input<typeof syncGateOptionsSchema>;
+
+interface Waiter {
+  offset: number;
+  resolve(): void;
+  reject(err: RoomqError): void;
+}
+
+/**
+ * Holds a producer's acknowledgement in `sync:N` mode until the first N members after the master hold the
+ * message durably. `waitFor(offset)` takes the exclusive end offset of the last record to be acknowledged.
+ * `async` mode needs no gate.
+ */
+export class SyncGate {
+  private readonly options: z.output<typeof syncGateOptionsSchema>;
+  private readonly required: readonly string[];
+  private readonly durable = new Map<string, number>();
+  private synced = -1;
+  private waiters: Waiter[] = [];
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(options: SyncGateOptions) {
+    this.options = parseConfig(syncGateOptionsSchema, options, 'invalid SyncGate options');
+    this.required = this.options.chain.slice(0, this.options.replicas);
+    this.unsubscribe = this.options.source.onProgress((progress) => this.update(progress));
+    this.update(this.options.source.progress());
+  }
+
+  /** Offset below which every required member holds the log durably (-1 until each has reported). */
+  syncedOffset(): number {
+    return this.synced;
+  }
+
+  /**
+   * Resolves once the first N members' durable offsets are ≥ `offset`. Rejects with REPLICATION_TIMEOUT
+   * after `timeoutMs` (the message stays stored on the master), ABORTED when `signal` aborts, CLOSED on close().
+   */
+  waitFor(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (offset <= this.synced) return Promise.resolve();
+    if (this.closed) return Promise.reject(new RoomqError('CLOSED', 'the sync gate is closed; the broker is shutting down'));
+    if (signal?.aborted) return Promise.reject(abortedError(signal));
+    return new Promise<void>((resolve, reject) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      };
+      const waiter: Waiter = {
+        offset,
+        resolve: () => {
+          finish();
+          resolve();
+        },
+        reject: (err) => {
+          finish();
+          reject(err);
+        },
+      };
+      const onAbort = (): void => waiter.reject(abortedError(signal!));
+      const timer = setTimeout(() => waiter.reject(this.timeoutError(offset, timeoutMs)), timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Rejects every pending wait with CLOSED and stops listening. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    for (const waiter of [...this.waiters]) waiter.reject(new RoomqError('CLOSED', 'the sync gate closed before the replicas confirmed; the message is stored on the master', { retriable: true }));
+  }
+
+  private update(progress: readonly MemberProgress[]): void {
+    for (const m of progress) if (this.required.includes(m.member)) this.durable.set(m.member, m.durableOffset);
+    let synced = Number.POSITIVE_INFINITY;
+    for (const member of this.required) synced = Math.min(synced, this.durable.get(member) ?? -1);
+    this.synced = synced;
+    if (this.waiters.length === 0) return;
+    for (const waiter of this.waiters.filter((w) => w.offset <= synced)) waiter.resolve();
+  }
+
+  private timeoutError(offset: number, timeoutMs: number): RoomqError {
+    const behind: Record<string, number | null> = {};
+    const parts: string[] = [];
+    for (const member of this.required) {
+      const durable = this.durable.get(member);
+      if (durable === undefined) {
+        behind[member] = null;
+        parts.push(`${member} has not reported progress`);
+      } else if (durable < offset) {
+        behind[member] = offset - durable;
+        parts.push(`${member} is ${offset - durable} bytes behind (durable up to ${durable})`);
+      }
+    }
+    const { group, replicas } = this.options;
+    return new RoomqError(
+      'REPLICATION_TIMEOUT',
+      `group ${group} (sync:${replicas}): the message ending at log offset ${offset} is stored on the master but not yet on ${replicas} replica(s) after ${timeoutMs} ms: ${parts.join('; ')}. ` +
+        'The producer may retry (at-least-once: the message may then be stored twice) or check the replicas with `roomq cluster status`',
+      { details: { group, offset, behindBytes: behind } },
+    );
+  }
+}

@@ -1,0 +1,124 @@
+import { isRoomqError, type RoomqError } from '@roomq/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReplicaFollower, SyncGate, UpstreamServer, parseReplicationMode, type MemberProgress, type ProgressSource } from '../src/index.js';
+import { FAST_BACKOFF, serve } from './helpers.js';
+import { MemoryLog } from './memory-log.js';
+
+class FakeSource implements ProgressSource {
+  members: MemberProgress[] = [];
+  private listeners = new Set<(p: MemberProgress[]) => void>();
+  progress(): MemberProgress[] {
+    return this.members;
+  }
+  onProgress(listener: (p: MemberProgress[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  report(member: string, durableOffset: number): void {
+    this.members = [...this.members.filter((m) => m.member !== member), { member, room: 'dc2', durableOffset, logEndOffset: durableOffset, reportedAtMs: Date.now() }];
+    for (const l of this.listeners) l(this.members);
+  }
+}
+
+const CHAIN = ['broker-a/1@dc1', 'broker-a/2@dc2'];
+
+describe('replication mode', () => {
+  it('parses async and sync:N', () => {
+    expect(parseReplicationMode('async')).toEqual({ kind: 'async' });
+    expect(parseReplicationMode('sync:2')).toEqual({ kind: 'sync', replicas: 2 });
+  });
+  it.each(['sync', 'sync:0', 'sync:-1', 'SYNC:1', 'semi', 3])('rejects %j with a clear error', (text) => {
+    try {
+      parseReplicationMode(text, 'groups.broker-a.replication');
+      expect.unreachable();
+    } catch (err) {
+      expect(isRoomqError(err, 'CONFIG_INVALID')).toBe(true);
+      expect((err as RoomqError).message).toContain('groups.broker-a.replication');
+      expect((err as RoomqError).message).toContain('sync:N');
+    }
+  });
+});
+
+describe('SyncGate', () => {
+  it('resolves once the first N members report the offset durable', async () => {
+    const source = new FakeSource();
+    const gate = new SyncGate({ group: 'broker-a', replicas: 2, chain: CHAIN, source });
+    let done = false;
+    const wait = gate.waitFor(1000, 5_000).then(() => (done = true));
+    source.report('broker-a/1@dc1', 1000);
+    await new Promise((r) => setImmediate(r));
+    expect(done).toBe(false); // the second member has not reported
+    source.report('broker-a/2@dc2', 1200);
+    await wait;
+    expect(gate.syncedOffset()).toBe(1000);
+    await gate.waitFor(900, 10); // already synced: immediate
+    gate.close();
+  });
+
+  it('needs only the first N: a later member may lag', async () => {
+    const source = new FakeSource();
+    const gate = new SyncGate({ group: 'broker-a', replicas: 1, chain: CHAIN, source });
+    const wait = gate.waitFor(500, 5_000);
+    source.report('broker-a/2@dc2', 10_000); // not the first member
+    source.report('broker-a/1@dc1', 500);
+    await wait;
+    gate.close();
+  });
+
+  it('times out with REPLICATION_TIMEOUT naming who is behind and what the producer can do', async () => {
+    const source = new FakeSource();
+    const gate = new SyncGate({ group: 'broker-a', replicas: 2, chain: CHAIN, source });
+    source.report('broker-a/1@dc1', 400);
+    const err = (await gate.waitFor(1000, 50).catch((e: unknown) => e)) as RoomqError;
+    expect(isRoomqError(err, 'REPLICATION_TIMEOUT')).toBe(true);
+    expect(err.retriable).toBe(true);
+    expect(err.message).toContain('broker-a/1@dc1 is 600 bytes behind');
+    expect(err.message).toContain('broker-a/2@dc2 has not reported');
+    expect(err.message).toContain('stored on the master but not yet on 2 replica');
+    expect(err.message).toMatch(/retry \(at-least-once/);
+    expect(err.details).toMatchObject({ group: 'broker-a', offset: 1000 });
+    gate.close();
+  });
+
+  it('aborts with the signal and rejects pending waits on close', async () => {
+    const source = new FakeSource();
+    const gate = new SyncGate({ group: 'broker-a', replicas: 1, chain: CHAIN, source });
+    const controller = new AbortController();
+    const aborted = gate.waitFor(100, 5_000, controller.signal).catch((e: unknown) => e);
+    controller.abort();
+    expect(isRoomqError(await aborted, 'ABORTED')).toBe(true);
+    const pending = gate.waitFor(100, 5_000).catch((e: unknown) => e);
+    gate.close();
+    expect(isRoomqError(await pending, 'CLOSED')).toBe(true);
+  });
+
+  it('rejects sync:N larger than the chain at construction', () => {
+    expect(() => new SyncGate({ group: 'broker-a', replicas: 3, chain: CHAIN, source: new FakeSource() })).toThrow(/replicas: sync:N needs N replicas/);
+  });
+
+  it('gates on real replication: resolves once the replica holds the records', async () => {
+    const log = new MemoryLog();
+    const upstream = new UpstreamServer({ log, group: 'broker-a', member: 'broker-a/0@dc1', room: 'dc1' });
+    const server = await serve(upstream);
+    const gate = new SyncGate({ group: 'broker-a', replicas: 1, chain: ['broker-a/1@dc2'], source: upstream });
+    const replica = new MemoryLog();
+    const f = new ReplicaFollower({ log: replica, group: 'broker-a', member: 'broker-a/1@dc2', room: 'dc2', upstream: server.endpoint, reconnectBackoff: FAST_BACKOFF });
+    try {
+      await f.start();
+      for (let i = 0; i < 20; i++) {
+        const end = log.appendMessages(10);
+        await gate.waitFor(end, 5_000);
+        expect(replica.durableOffset()).toBeGreaterThanOrEqual(end);
+      }
+      await f.close();
+      const end = log.appendMessages(1);
+      const err = (await gate.waitFor(end, 100).catch((e: unknown) => e)) as RoomqError;
+      expect(isRoomqError(err, 'REPLICATION_TIMEOUT')).toBe(true);
+    } finally {
+      gate.close();
+      await f.close();
+      await upstream.close();
+      await server.stop();
+    }
+  });
+});

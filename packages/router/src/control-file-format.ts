@@ -1,0 +1,166 @@
+/**
+ * Layout of the embedded control store's file (by default `<dataDir>/control.json`), UTF-8 JSON:
+ *
+ *   {
+ *     "format": "roomq-router-control",
+ *     "version": 2,
+ *     "topics": [
+ *       { "name": "orders", "queuesPerBroker": 4, "mode": "home:dc1", "createdAtMs": 1700000000000, "version": 3 }, ...
+ *     ],
+ *     "routers": [ { "name": "router-dc1", "room": "dc1", "endpoint": "127.0.0.1:9876", "lastSeenMs": 1700000000000 }, ... ],
+ *     "members": [
+ *       { "group": "billing", "router": "router-dc1",
+ *         "members": [ { "clientId": "dc1@host@1@1", "room": "dc1", "lastSeenMs": 1700000000000 }, ... ] }, ...
+ *     ]
+ *   }
+ *
+ * `topics` and `routers` are sorted by name, `members` by group then router, each member list by client ID.
+ * `mode` is `active-active` or `home:<room>` (formatTopicMode). A reader refuses versions it does not know
+ * instead of guessing.
+ *
+ * Version 1 (before topic modes) had only `topics`, each without `mode` and `version`. It is still read: its
+ * topics get version 1 and the mode `home:<legacyHomeRoom>`, because before modes existed every producer
+ * wrote to the room of the single router that owned the file, which is exactly what a home topic does. The
+ * caller must name that room; a version 1 file with topics and no legacyHomeRoom is refused.
+ */
+import { formatTopicMode, parseTopicMode } from '@roomq/protocol';
+import { z } from 'zod';
+import type { GroupMember, TopicConfig } from './control-store.js';
+import { compareText as compare, emptyControlState, type ControlState } from './control-state.js';
+
+export const CONTROL_FILE_FORMAT = 'roomq-router-control';
+export const CONTROL_FILE_VERSION = 2;
+
+export interface DecodeOptions {
+  /** Room whose home mode the topics of a version 1 file get. */
+  legacyHomeRoom?: string | undefined;
+}
+
+export interface DecodedControlFile {
+  state: ControlState;
+  /** The version the file was written in; less than CONTROL_FILE_VERSION when it was migrated while decoding. */
+  fileVersion: number;
+}
+
+const ModeSchema = z.string().transform((text, ctx) => {
+  try {
+    return parseTopicMode(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const Millis = z.number().int().nonnegative();
+
+const V1TopicSchema = z.object({
+  name: z.string().min(1),
+  queuesPerBroker: z.number().int().positive(),
+  createdAtMs: Millis,
+});
+
+const V2TopicSchema = V1TopicSchema.extend({ mode: ModeSchema, version: z.number().int().positive() });
+
+const RouterSchema = z.object({ name: z.string().min(1), room: z.string().min(1), endpoint: z.string(), lastSeenMs: Millis });
+
+const MemberListSchema = z.object({
+  group: z.string().min(1),
+  router: z.string().min(1),
+  members: z.array(z.object({ clientId: z.string().min(1), room: z.string().min(1), lastSeenMs: Millis })),
+});
+
+const HeaderSchema = z.object({ format: z.literal(CONTROL_FILE_FORMAT), version: z.number().int() });
+
+const V1Schema = z.object({ format: z.literal(CONTROL_FILE_FORMAT), version: z.literal(1), topics: z.array(V1TopicSchema) });
+
+const V2Schema = z.object({
+  format: z.literal(CONTROL_FILE_FORMAT),
+  version: z.literal(2),
+  topics: z.array(V2TopicSchema),
+  routers: z.array(RouterSchema),
+  members: z.array(MemberListSchema),
+});
+
+/** Thrown for a version 1 file with topics when no legacyHomeRoom was given. */
+export class LegacyHomeRoomRequired extends Error {
+  constructor(readonly topicCount: number) {
+    super(`it is in format version 1, whose ${topicCount} topic(s) have no mode`);
+  }
+}
+
+export function encodeControlFile(state: ControlState): string {
+  const byName = <T extends { name: string }>(a: T, b: T) => compare(a.name, b.name);
+  const topics = [...state.topics.values()].sort(byName).map((t) => ({
+    name: t.name,
+    queuesPerBroker: t.queuesPerBroker,
+    mode: formatTopicMode(t.mode),
+    createdAtMs: t.createdAtMs,
+    version: t.version,
+  }));
+  const routers = [...state.routers.values()].sort(byName).map((r) => ({ name: r.name, room: r.room, endpoint: r.endpoint, lastSeenMs: r.lastSeenMs }));
+  const members: Array<z.input<typeof MemberListSchema>> = [];
+  for (const group of [...state.members.keys()].sort(compare)) {
+    const byRouter = state.members.get(group)!;
+    for (const router of [...byRouter.keys()].sort(compare)) {
+      const list = byRouter.get(router)!;
+      if (list.length === 0) continue;
+      members.push({
+        group,
+        router,
+        members: [...list].sort((a, b) => compare(a.clientId, b.clientId)).map((m) => ({ clientId: m.clientId, room: m.room, lastSeenMs: m.lastSeenMs })),
+      });
+    }
+  }
+  return `${JSON.stringify({ format: CONTROL_FILE_FORMAT, version: CONTROL_FILE_VERSION, topics, routers, members }, null, 2)}\n`;
+}
+
+/** Decodes the file's text; throws an Error saying what is wrong (the caller adds the path and the fix). */
+export function decodeControlFile(text: string, options: DecodeOptions = {}): DecodedControlFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  const header = HeaderSchema.safeParse(json);
+  if (!header.success) throw new Error(`not a roomq router control file: ${describeIssues(header.error)}`);
+  const state = emptyControlState();
+  if (header.data.version === 1) {
+    const parsed = V1Schema.safeParse(json);
+    if (!parsed.success) throw new Error(describeIssues(parsed.error));
+    if (parsed.data.topics.length > 0 && options.legacyHomeRoom === undefined) throw new LegacyHomeRoomRequired(parsed.data.topics.length);
+    for (const topic of parsed.data.topics) {
+      addTopic(state, { ...topic, mode: { kind: 'home', room: options.legacyHomeRoom! }, version: 1 });
+    }
+    return { state, fileVersion: 1 };
+  }
+  if (header.data.version !== CONTROL_FILE_VERSION) {
+    throw new Error(`format version ${header.data.version} is not supported by this router (it reads versions 1 and ${CONTROL_FILE_VERSION})`);
+  }
+  const parsed = V2Schema.safeParse(json);
+  if (!parsed.success) throw new Error(describeIssues(parsed.error));
+  for (const topic of parsed.data.topics) addTopic(state, topic);
+  for (const router of parsed.data.routers) {
+    if (state.routers.has(router.name)) throw new Error(`router ${JSON.stringify(router.name)} appears twice`);
+    state.routers.set(router.name, router);
+  }
+  for (const list of parsed.data.members) {
+    const byRouter = state.members.get(list.group) ?? new Map<string, GroupMember[]>();
+    if (byRouter.has(list.router)) throw new Error(`members of group ${JSON.stringify(list.group)} from router ${JSON.stringify(list.router)} appear twice`);
+    byRouter.set(
+      list.router,
+      list.members.map((m) => ({ clientId: m.clientId, room: m.room, router: list.router, lastSeenMs: m.lastSeenMs })),
+    );
+    state.members.set(list.group, byRouter);
+  }
+  return { state, fileVersion: CONTROL_FILE_VERSION };
+}
+
+function addTopic(state: ControlState, topic: TopicConfig): void {
+  if (state.topics.has(topic.name)) throw new Error(`topic ${JSON.stringify(topic.name)} appears twice`);
+  state.topics.set(topic.name, topic);
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}

@@ -1,0 +1,155 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Admin, Producer } from '@roomq/client';
+import { RecordType, forEachRecord, type MessageRecord } from '@roomq/protocol';
+import { uniqueName, waitFor } from './helpers/cluster.js';
+import { rawSubscribe } from './helpers/raw-clients.js';
+import { ReplicatedGroup } from '@roomq/cli';
+
+let group: ReplicatedGroup | undefined;
+afterEach(async () => {
+  await group?.stop();
+  group = undefined;
+});
+
+async function createTopic(router: string, topic: string, queues: number): Promise<void> {
+  const admin = new Admin({ router });
+  await admin.createTopic(topic, { queuesPerBroker: queues });
+  admin.close();
+}
+
+/** Every message of a queue as one member serves it, read with the fast path. */
+async function readQueue(endpoint: string, topic: string, queueId: number, expectAtLeast: number): Promise<MessageRecord[]> {
+  const records: MessageRecord[] = [];
+  await rawSubscribe(endpoint, { group: 'audit', topic, queue_id: queueId, offset: 0 }, (frames) => {
+    const frame = frames[frames.length - 1]!;
+    if (frame['status'] && frame['status'].code !== 20000) throw new Error(frame['status'].message);
+    if (frame['records']) forEachRecord(frame['records'] as Buffer, (r) => r.type === RecordType.MESSAGE && records.push(r));
+    return records.length >= expectAtLeast && frame['next_offset'] === frame['max_offset'];
+  }, 30_000);
+  return records;
+}
+
+async function logBytes(dataDir: string): Promise<Buffer> {
+  const dir = join(dataDir, 'commitlog');
+  const files = (await readdir(dir)).filter((f) => /^\d{20}$/.test(f)).sort();
+  return Buffer.concat(await Promise.all(files.map((f) => readFile(join(dir, f)))));
+}
+
+describe('chain replication across rooms', () => {
+  it('sync:1: kill -9 the master while producing, and every acknowledged message is on the replica in the other room', async () => {
+    group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: 'sync:1' });
+    const topic = uniqueName('sync');
+    await createTopic(group.routerEndpoint, topic, 2);
+    const producer = new Producer({ routers: [group.routerEndpoint], maxAttempts: 1, sendTimeoutMs: 3000 });
+    await producer.start();
+    const acked = new Map<string, { queueId: number; queueOffset: number }>();
+    let failures = 0;
+    let stop = false;
+    let i = 0;
+    const inFlight = new Set<Promise<void>>();
+    const pump = (async () => {
+      while (!stop) {
+        if (inFlight.size < 100) {
+          const key = `k-${i++}`;
+          const p: Promise<void> = producer
+            .send({ topic, keys: [key], body: key })
+            .then((r) => void acked.set(key, { queueId: r.queueId, queueOffset: r.queueOffset }), () => void failures++)
+            .finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        } else await Promise.race(inFlight);
+      }
+      await Promise.allSettled([...inFlight]);
+    })();
+    await waitFor(() => acked.size >= 3000, '3000 acknowledged sync:1 sends', 30_000);
+    expect(inFlight.size).toBeGreaterThan(0);
+    await group.kill(0);
+    await waitFor(() => failures > 0, 'the producer to notice the master is gone');
+    stop = true;
+    await pump;
+    await producer.close();
+
+    const onReplica = new Map<string, MessageRecord>();
+    for (const queueId of [0, 1]) {
+      const expected = [...acked.values()].filter((r) => r.queueId === queueId).length;
+      for (const r of await readQueue(group.endpoint(1), topic, queueId, expected)) onReplica.set(r.keys[0]!, r);
+    }
+    for (const [key, receipt] of acked) {
+      const r = onReplica.get(key);
+      expect(r, `acknowledged ${key} is missing on the replica`).toBeDefined();
+      expect({ queueId: r!.queueId, queueOffset: r!.queueOffset }).toEqual(receipt);
+    }
+  }, 120_000);
+
+  it('async chain of three: after the producer stops, every member holds exactly the master log', async () => {
+    group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: 'async', segmentSizeBytes: 256 * 1024 });
+    const topic = uniqueName('async');
+    await createTopic(group.routerEndpoint, topic, 4);
+    const producer = new Producer({ routers: [group.routerEndpoint] });
+    await producer.start();
+    for (let batch = 0; batch < 10; batch++) {
+      await producer.sendMany(Array.from({ length: 500 }, (_, n) => ({ topic, keys: [`a-${batch}-${n}`], body: Buffer.alloc(600, n) })));
+    }
+    await producer.close();
+    const master = await logBytes(group.dataDir(0));
+    expect(master.length).toBeGreaterThan(3 * 256 * 1024); // several segments
+    for (const member of [1, 2]) {
+      await waitFor(async () => (await logBytes(group!.dataDir(member))).length >= master.length, `member ${member} to catch up`, 20_000);
+      const copy = await logBytes(group.dataDir(member));
+      expect(copy.length).toBe(master.length);
+      expect(copy.equals(master), `member ${member} differs from the master`).toBe(true);
+    }
+  }, 120_000);
+
+  it('a cut room link: an async group keeps taking writes, and its replica catches up when the link heals', async () => {
+    group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: 'async' });
+    const topic = uniqueName('cut-async');
+    await createTopic(group.routerEndpoint, topic, 1);
+    const producer = new Producer({ routers: [group.routerEndpoint], maxAttempts: 1 });
+    await producer.start();
+    await group.links.get(1)!.cut({ mode: 'blackhole' });
+    const during = await producer.sendMany(Array.from({ length: 200 }, (_, n) => ({ topic, keys: [`during-${n}`], body: 'x' })));
+    expect(during).toHaveLength(200);
+    const admin = new Admin({ router: group.routerEndpoint });
+    const behind = await waitFor(async () => {
+      const master = (await admin.clusterStatus()).brokers.find((b) => b.name === 'broker-a/0@dc1');
+      const lag = master?.replication.find((r) => r.member === 'broker-a/1@dc2');
+      return lag && lag.lagBytes > 0 ? lag : undefined;
+    }, 'the master to report the replica behind', 10_000);
+    expect(behind.lagBytes).toBeGreaterThan(0);
+    await group.links.get(1)!.restore();
+    await waitFor(async () => {
+      const master = (await admin.clusterStatus()).brokers.find((b) => b.name === 'broker-a/0@dc1');
+      return master?.replication.find((r) => r.member === 'broker-a/1@dc2')?.lagBytes === 0;
+    }, 'replication lag to drain to zero after the link heals', 30_000);
+    expect((await readQueue(group.endpoint(1), topic, 0, 200)).map((r) => r.keys[0])).toEqual(during.map((_, n) => `during-${n}`));
+    admin.close();
+    await producer.close();
+  }, 120_000);
+
+  it('a cut room link: sync:1 reports timeouts clearly, and lag drains after the link heals', async () => {
+    group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: 'sync:1', replicationTimeoutMs: 500 });
+    const topic = uniqueName('cut');
+    await createTopic(group.routerEndpoint, topic, 1);
+    const producer = new Producer({ routers: [group.routerEndpoint], maxAttempts: 1 });
+    await producer.start();
+    await producer.send({ topic, body: 'before the cut' });
+    await group.links.get(1)!.cut({ mode: 'blackhole' });
+    const err = await producer.send({ topic, body: 'during the cut' }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
+    expect(err?.code).toBe('REPLICATION_TIMEOUT');
+    expect(err?.message).toMatch(/broker-a\/1@dc2/);
+    expect(err?.message).toMatch(/stored on the master but not yet on 1 replica/);
+    await group.links.get(1)!.restore();
+    // After healing, sync writes succeed again and the replica catches up.
+    await waitFor(async () => producer.send({ topic, body: 'after' }).then(() => true, () => false), 'sync writes to succeed after the link heals', 20_000);
+    const admin = new Admin({ router: group.routerEndpoint });
+    await waitFor(async () => {
+      const master = (await admin.clusterStatus()).brokers.find((b) => b.name === 'broker-a/0@dc1');
+      const lag = master?.replication.find((r) => r.member === 'broker-a/1@dc2');
+      return lag !== undefined && lag.lagBytes === 0;
+    }, 'replication lag to drain to zero', 20_000);
+    admin.close();
+    await producer.close();
+  }, 120_000);
+});
