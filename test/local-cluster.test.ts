@@ -42,10 +42,10 @@ describe('roomq local', () => {
       ['router', 'router-dc1', 'dc1', '', ''],
       ['router', 'router-dc2', 'dc2', '', ''],
       ['broker', 'broker-a/0@dc1', 'dc1', 'broker-a', 'master'],
-      ['broker', 'broker-a/1@dc1', 'dc1', 'broker-a', 'slave'],
+      ['broker', 'broker-a/1@dc2', 'dc2', 'broker-a', 'slave'],
       ['broker', 'broker-a/2@dc2', 'dc2', 'broker-a', 'slave'],
       ['broker', 'broker-b/0@dc2', 'dc2', 'broker-b', 'master'],
-      ['broker', 'broker-b/1@dc2', 'dc2', 'broker-b', 'slave'],
+      ['broker', 'broker-b/1@dc1', 'dc1', 'broker-b', 'slave'],
       ['broker', 'broker-b/2@dc1', 'dc1', 'broker-b', 'slave'],
     ]);
     const pids = servers.map((s) => s.pid);

@@ -2,21 +2,31 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isRoomqError } from '@roomq/protocol';
+import { parseBenchOptions, type Section } from './bench-options.js';
 import { backlogConsume, createTopic, publishThroughput, sendLatency } from './client-path.js';
+import { comparisonChart } from './comparison-chart.js';
+import { comparisonMarkdown } from './comparison-markdown.js';
 import { diskCeiling } from './disk-ceiling.js';
+import { runDrill, type DrillOutcome } from './drill.js';
 import { BenchCluster } from './local-servers.js';
-import { Report, formatValue, section, setJsonMode } from './report.js';
+import { comparisonSettings, runComparison, type ComparisonResult } from './peer-comparison.js';
+import { PEERS } from './peers/registry.js';
+import { Report, formatValue, progress, section, setJsonMode } from './report.js';
 import { catchUp, chainPublish, steadyLag } from './replication.js';
 import { storeAppend, storeRead } from './store-append.js';
 
 /**
- * `npm run bench`: roomq's hot paths on this machine, each beside what bounds it. Scenarios run one after
+ * `npm run bench`: roomq's hot paths on this machine, each beside what bounds it, then the same client
+ * scenarios beside NATS JetStream, RabbitMQ and Redis Streams where they run here. Scenarios run one after
  * another (never in parallel) so they do not steal each other's two cores.
  */
 
 const BATCHES = [1, 16, 64, 256] as const;
 /** Concurrent appendMessages calls, as a producer's frames in flight on one stream. */
 const CONCURRENCY = 4;
+/** `roomq drill --json` may start and cut a whole two-room cluster; it gets this long. */
+const DRILL_TIMEOUT_MS = { quick: 120_000, full: 300_000 };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -24,18 +34,21 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       only: { type: 'string' },
+      peers: { type: 'string' },
       'results-dir': { type: 'string' },
     },
     strict: true,
   });
-  setJsonMode(values.json ?? false);
-  const quick = values.quick ?? false;
-  const only = values.only ? new Set(values.only.split(',')) : undefined;
-  const wants = (name: string): boolean => !only || only.has(name);
+  const options = parseBenchOptions(values, PEERS);
+  setJsonMode(options.json);
+  const quick = options.quick;
+  const wants = (name: Section): boolean => !options.only || options.only.has(name);
   const seconds = quick ? 0.5 : 2;
   const messages = quick ? 50_000 : 200_000;
   const report = new Report();
   const work = await mkdtemp(join(process.env['ROOMQ_BENCH_DIR'] ?? tmpdir(), 'roomq-bench-'));
+  let comparison: ComparisonResult | undefined;
+  let drill: DrillOutcome | undefined;
 
   try {
     if (wants('storage')) {
@@ -112,31 +125,69 @@ async function main(): Promise<void> {
       const caught = await catchUp(work, megabytes);
       report.add({ scenario: `empty replica catch-up of ${(caught.bytes / 1e6).toFixed(0)} MB`, metric: 'rate', value: Math.round(caught.mbPerSec), unit: 'MB/s', note: `${caught.seconds.toFixed(1)} s, async flush, through the room link` });
     }
+    if (wants('peers')) {
+      section('Side by side: roomq, then NATS JetStream, RabbitMQ and Redis Streams where they answer (1 KiB messages)');
+      comparison = await runComparison(work, options.peers, comparisonSettings(quick));
+    }
+    if (wants('drill')) {
+      section('Room cut: roomq drill');
+      drill = await runDrill(work, quick ? DRILL_TIMEOUT_MS.quick : DRILL_TIMEOUT_MS.full);
+      if (drill.status === 'skipped') progress(`  skipped: ${drill.reason}`);
+      else addDrillFigures(report, drill);
+    }
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 
-  const resultsDir = resolve(values['results-dir'] ?? 'results');
+  const resultsDir = resolve(options['results-dir']);
   await mkdir(resultsDir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
+  const machineLine = `${machine.cpus} × ${machine.cpuModel}, Node ${process.version}${quick ? ', --quick' : ''}`;
+  const chart = comparison ? `bench-${stamp}.svg` : undefined;
+  if (comparison && chart) {
+    const svg = comparisonChart(comparison, `${report.startedAt} · ${machineLine}`);
+    await writeFile(join(resultsDir, chart), svg);
+    await writeFile(join(resultsDir, 'latest.svg'), svg);
+  }
   const whole = {
     startedAt: report.startedAt,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+    machine,
     quick,
     figures: report.figures,
+    ...(comparison ? { comparison: { ...comparison, chart } } : {}),
+    ...(drill ? { drill } : {}),
   };
-  const markdown = `# roomq bench ${report.startedAt}\n\n${cpus().length} × ${whole.machine.cpuModel}, Node ${process.version}${quick ? ', --quick' : ''}\n\n${report.markdown()}\n`;
+  const sideBySide = comparison ? `\n\n${comparisonMarkdown({ ...comparison, ...(chart ? { chart } : {}) })}` : '';
+  const drillNote = drill?.status === 'skipped' ? `\n\n## Room cut\n\nskipped: ${drill.reason}` : drill?.note ? `\n\n## Room cut\n\n${drill.note}` : '';
+  const body = `${report.markdown()}${sideBySide}${drillNote}`;
+  const markdown = `# roomq bench ${report.startedAt}\n\n${machineLine}\n\n${body}\n`;
   await writeFile(join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(whole, null, 2)}\n`);
   await writeFile(join(resultsDir, `bench-${stamp}.md`), markdown);
   await writeFile(join(resultsDir, 'latest.md'), markdown);
-  if (values.json) {
+  if (options.json) {
     process.stdout.write(`${JSON.stringify(whole)}\n`);
   } else {
-    process.stdout.write(`\n${report.markdown()}\n\nwritten to ${join(resultsDir, `bench-${stamp}.md`)} and .json\n`);
+    process.stdout.write(`\n${body}\n\nwritten to ${join(resultsDir, `bench-${stamp}.md`)}, .json${chart ? ' and .svg' : ''}\n`);
   }
 }
 
+/** Numeric recovery times become figures; anything else (a string, a note) stays in the JSON's `drill`. */
+function addDrillFigures(report: Report, drill: Extract<DrillOutcome, { status: 'ran' }>): void {
+  for (const field of drill.fields) {
+    if (typeof field.value === 'number') report.add({ scenario: 'room-cut drill (roomq drill --json)', metric: field.path, value: field.value, unit: field.unit, note: `drill took ${drill.seconds.toFixed(0)} s` });
+    else progress(`  ${field.path}: ${field.value}`);
+  }
+  if (drill.note) progress(`  ${drill.note}`);
+}
+
 main().catch((err: unknown) => {
+  // A bad flag is the user's to fix: its message names the flag, a stack would only bury it.
+  if (isRoomqError(err) && err.code === 'CONFIG_INVALID') {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });

@@ -41,3 +41,8 @@ export function formatValue(n: number): string {
 export function section(title: string): void {
   if (!jsonMode) process.stderr.write(`\n${title}\n`);
 }
+
+/** A line of progress on stderr; silent under --json, whose stdout must end in one JSON object. */
+export function progress(line: string): void {
+  if (!jsonMode) process.stderr.write(`${line}\n`);
+}

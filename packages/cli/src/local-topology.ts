@@ -30,11 +30,13 @@ export interface BrokerPlan {
 const ROOMS = ['dc1', 'dc2'] as const;
 /**
  * Broker groups as chains: master → slave → slave, the rooms of the members in chain order. Each group has its
- * master in one room, a slave beside it (fast local sync) and one in the other room (the cross-room copy).
+ * master in one room and both slaves in the other: the master's direct replica is the cross-room copy, so
+ * sync:1 acknowledges only what the other room holds (losing a room loses nothing acknowledged), each byte
+ * crosses rooms once, and after a cut the acting master still has a replica beside it to sync to.
  */
 const CHAINS = [
-  { group: 'broker-a', rooms: ['dc1', 'dc1', 'dc2'] },
-  { group: 'broker-b', rooms: ['dc2', 'dc2', 'dc1'] },
+  { group: 'broker-a', rooms: ['dc1', 'dc2', 'dc2'] },
+  { group: 'broker-b', rooms: ['dc2', 'dc1', 'dc1'] },
 ] as const;
 
 export function localRouters(dataDir: string, ports: LocalPorts): RouterPlan[] {

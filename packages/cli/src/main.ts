@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 import { RoomqError, toRoomqError } from '@roomq/protocol';
+import { auditCommand, auditUsage } from './commands/audit.js';
 import { brokerCommand, brokerUsage } from './commands/broker.js';
 import { clusterCommand, clusterUsage } from './commands/cluster.js';
 import { consumeCommand, consumeUsage } from './commands/consume.js';
+import { drillCommand, drillUsage } from './commands/drill.js';
+import { groupCommand, groupUsage } from './commands/group.js';
 import { localCommand, localUsage } from './commands/local.js';
 import { produceCommand, produceUsage } from './commands/produce.js';
+import { quarantineCommand, quarantineUsage } from './commands/quarantine.js';
+import { roomCommand, roomUsage } from './commands/room.js';
 import { routerCommand, routerUsage } from './commands/router.js';
 import { topicCommand, topicUsage } from './commands/topic.js';
 import { UsageError } from './usage-error.js';
@@ -15,6 +20,11 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   consume: { run: consumeCommand, usage: consumeUsage, summary: 'consume a topic as a group and report what arrived' },
   topic: { run: topicCommand, usage: topicUsage, summary: 'create, list and show topics' },
   cluster: { run: clusterCommand, usage: clusterUsage, summary: 'show routers and brokers' },
+  room: { run: roomCommand, usage: roomUsage, summary: 'cut a room (switch off its writes), restore it, list rooms' },
+  group: { run: groupCommand, usage: groupUsage, summary: 'list broker group leaders and epochs, fail a group back' },
+  audit: { run: auditCommand, usage: auditUsage, summary: 'show who changed rooms and groups, when and why' },
+  quarantine: { run: quarantineCommand, usage: quarantineUsage, summary: 'list and replay log bytes a broker cut off when it rejoined after a promotion' },
+  drill: { run: drillCommand, usage: drillUsage, summary: 'cut a room of a cluster of its own under load, restore it, report RTO, RPO and offsets' },
   broker: { run: brokerCommand, usage: brokerUsage, summary: 'run a broker process' },
   router: { run: routerCommand, usage: routerUsage, summary: 'run a router process' },
 };

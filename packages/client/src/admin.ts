@@ -1,10 +1,39 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { fromWireStatus, parseConfig, validateTopicName, type BrokerViewMsg, type ClusterStatusReplyMsg, type CreateTopicReplyMsg, type ListTopicsReplyMsg, type TopicConfigMsg } from '@roomq/protocol';
+import {
+  fromWireStatus,
+  parseConfig,
+  validateTopicName,
+  type BrokerViewMsg,
+  type ClusterStatusReplyMsg,
+  type CreateTopicReplyMsg,
+  type ListAuditReplyMsg,
+  type ListRoomsReplyMsg,
+  type ListTopicsReplyMsg,
+  type RoomChangeReplyMsg,
+  type SetGroupControlReplyMsg,
+  type TopicConfigMsg,
+} from '@roomq/protocol';
 import { z } from 'zod';
 import { requestMetadata, resolveIdentity } from './client-identity.js';
 import { unaryCall, ServiceClients } from './grpc-clients.js';
 import { endpointSchema } from './options-schema.js';
+import { failbackGroup, failbackOptionsSchema, type FailbackOptions, type FailbackResult } from './failback.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './producer-options.js';
+import {
+  auditFromWire,
+  defaultActor,
+  groupFromWire,
+  roomChangeFromWire,
+  roomChangeOptionsSchema,
+  roomListingFromWire,
+  setGroupControlOptionsSchema,
+  type AuditEntry,
+  type GroupControl,
+  type RoomChangeOptions,
+  type RoomChangeResult,
+  type RoomListing,
+  type SetGroupControlOptions,
+} from './room-control.js';
 
 export const adminOptionsSchema = z.object({
   /** The router to manage, `host:port`. */
@@ -58,6 +87,16 @@ export interface BrokerStatus {
   upstream: string;
   /** This member and every member after it in the chain: how far each holds the log, and how far behind. */
   replication: { member: string; room: string; durableOffset: number; lagBytes: number; lagMs: number; status: string }[];
+  /** The group epoch the member's log has reached; undefined when the broker did not say. */
+  epoch: number | undefined;
+  /** master | slave as configured; `role` is the role it acts in now. Empty when the broker did not say. */
+  configuredRole: string;
+  /** Why writes are refused now: '' (writable) | room-cut | lease-expired | frozen | not-leader | promoting. */
+  fence: string;
+  fenceReason: string;
+  /** Log bytes and records the member cut on rejoin and kept aside. */
+  quarantinedBytes: number;
+  quarantinedRecords: number;
 }
 
 export interface RouterStatus {
@@ -80,7 +119,7 @@ export interface ClusterStatus {
   controlStoreHealth: string | undefined;
 }
 
-/** Operations against a router's AdminService: topics and cluster status. */
+/** Operations against a router's AdminService: topics, cluster status, room cuts, group leadership, audit. */
 export class Admin {
   private readonly options: z.output<typeof adminOptionsSchema>;
   private readonly clients = new ServiceClients();
@@ -120,9 +159,60 @@ export class Admin {
     };
   }
 
+  /**
+   * Cuts a room: its brokers stop accepting writes and every group led from it gets an acting leader in a
+   * surviving room, atomically and audited. Idempotent (cutting a cut room changes nothing and says so);
+   * `dryRun` returns the plan only.
+   */
+  async cutRoom(options: RoomChangeOptions): Promise<RoomChangeResult> {
+    return this.roomChange('CutRoom', options);
+  }
+
+  /** Restores a cut room (idempotent). Leaders stay where they are: failbackGroup hands them back. */
+  async restoreRoom(options: RoomChangeOptions): Promise<RoomChangeResult> {
+    return this.roomChange('RestoreRoom', options);
+  }
+
+  /** Every known room with its state, and every broker group's leadership (defaults for those never changed). */
+  async listRooms(): Promise<RoomListing> {
+    return roomListingFromWire(await this.call<ListRoomsReplyMsg>('ListRooms', {}, {}));
+  }
+
+  /** Low-level compare-and-set of a group's leadership record (audited). failbackGroup builds on it. */
+  async setGroupControl(options: SetGroupControlOptions): Promise<{ group: GroupControl; audit: AuditEntry }> {
+    const o = parseConfig(setGroupControlOptionsSchema, options, 'invalid setGroupControl options');
+    const reply = await this.call<SetGroupControlReplyMsg>(
+      'SetGroupControl',
+      { group: o.group, epoch: o.epoch, leader: o.leader, frozen: o.frozen, expected_version: o.expectedVersion, by: o.by ?? defaultActor(), reason: o.reason },
+      { group: o.group },
+    );
+    return { group: groupFromWire(reply.group), audit: auditFromWire(reply.audit ?? { seq: 0, at_ms: 0, by: '', action: '', target: o.group }) };
+  }
+
+  /** The newest `limit` audit entries (0: the router's default), newest first. */
+  async listAudit(limit = 0): Promise<AuditEntry[]> {
+    const reply = await this.call<ListAuditReplyMsg>('ListAudit', { limit }, {});
+    return (reply.entries ?? []).map(auditFromWire);
+  }
+
+  /**
+   * Hands group leadership back to the configured master once it has rejoined and caught up (see failback.ts);
+   * progress goes to `onProgress`. Resolves with `changed: false` when the configured master leads already.
+   */
+  async failbackGroup(group: string, options: FailbackOptions = {}): Promise<FailbackResult> {
+    const o = parseConfig(failbackOptionsSchema, options, 'invalid failbackGroup options');
+    return failbackGroup(this, group, { ...o, by: o.by ?? defaultActor() });
+  }
+
   close(): Promise<void> {
     this.clients.close();
     return Promise.resolve();
+  }
+
+  private async roomChange(method: 'CutRoom' | 'RestoreRoom', options: RoomChangeOptions): Promise<RoomChangeResult> {
+    const o = parseConfig(roomChangeOptionsSchema, options, `invalid ${method === 'CutRoom' ? 'cutRoom' : 'restoreRoom'} options`);
+    const request = { room: o.room, reason: o.reason, by: o.by ?? defaultActor(), dry_run: o.dryRun, expected_version: o.expectedVersion };
+    return roomChangeFromWire(await this.call<RoomChangeReplyMsg>(method, request, { room: o.room }), o.room);
   }
 
   private async call<T extends { status: { code: number; message: string } }>(method: string, request: object, context: Record<string, string>): Promise<T> {
@@ -173,5 +263,11 @@ function brokerFromWire(view: BrokerViewMsg): BrokerStatus {
       lagMs: r.lag_ms ?? 0,
       status: r.status ?? '',
     })),
+    epoch: s?.epoch,
+    configuredRole: s?.configured_role ?? '',
+    fence: s?.fence ?? '',
+    fenceReason: s?.fence_reason ?? '',
+    quarantinedBytes: s?.quarantined_bytes ?? 0,
+    quarantinedRecords: s?.quarantined_records ?? 0,
   };
 }

@@ -39,6 +39,9 @@ export const ERROR_CODES = [
   'CLOSED',
   'ABORTED',
   'CONFIG_INVALID',
+  'ROOM_CUT',
+  'LEASE_EXPIRED',
+  'NOT_LEADER',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -53,6 +56,10 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'UNAVAILABLE',
   'FORBIDDEN',
   'INTERNAL',
+  // Fences: the write belongs in another room or at another member, which the producer's next route names.
+  'ROOM_CUT',
+  'LEASE_EXPIRED',
+  'NOT_LEADER',
 ]);
 
 export function isRetriableCode(code: ErrorCode): boolean {

@@ -77,6 +77,47 @@ export interface BrokerStateMsg {
   replication_mode?: string;
   upstream?: string;
   replication?: ReplicaLagMsg[];
+  /** The group epoch this member's log has reached (1 before any promotion). */
+  epoch?: number;
+  /** master | slave as configured; `identity.role` is the role it acts in now. */
+  configured_role?: string;
+  /** Why writes are refused now: '' (writable) | room-cut | lease-expired | frozen | not-leader | promoting. */
+  fence?: string;
+  fence_reason?: string;
+  quarantined_bytes?: number;
+  quarantined_records?: number;
+}
+
+/** A room's state in the control store; a room never changed is active. */
+export interface RoomControlMsg {
+  room: string;
+  /** active | cut */
+  status: string;
+  version: number;
+  changed_at_ms?: number;
+  changed_by?: string;
+  reason?: string;
+}
+
+/** Who leads a broker group; a group never changed has epoch 1 and its configured master as leader. */
+export interface GroupControlMsg {
+  group: string;
+  epoch: number;
+  leader: string;
+  frozen?: boolean;
+  version: number;
+  changed_at_ms?: number;
+  changed_by?: string;
+  reason?: string;
+}
+
+export interface GroupMemberEndpointMsg {
+  name: string;
+  room: string;
+  endpoint: string;
+  alive?: boolean;
+  flushed_offset?: number;
+  configured_role?: string;
 }
 
 export interface TopicConfigMsg {
@@ -96,6 +137,14 @@ export interface BrokerHeartbeatReplyMsg {
   status: StatusMsg;
   heartbeat_interval_ms?: number;
   topics?: TopicConfigMsg[];
+  /** Write lease in ms from the reply's arrival; 0 = not granted (the router's control state is degraded). */
+  lease_ms?: number;
+  rooms?: RoomControlMsg[];
+  /** The broker's group; absent: epoch 1, the configured master leads. */
+  group?: GroupControlMsg;
+  members?: GroupMemberEndpointMsg[];
+  /** rooms/group are authoritative; false: ignore them. */
+  control_known?: boolean;
 }
 
 export interface GetTopicRequestMsg {
@@ -215,4 +264,123 @@ export interface WatchEventMsg {
   topic?: string;
   group?: string;
   version?: number;
+}
+
+// ---- Admin: room cut, restore and group leadership (admin.proto) ----
+
+export interface AuditEntryMsg {
+  seq: number;
+  at_ms: number;
+  by: string;
+  action: string;
+  target: string;
+  reason?: string;
+  version?: number;
+  /** A JSON object. */
+  details_json?: string;
+}
+
+export interface GroupMoveMsg {
+  group: string;
+  from_leader: string;
+  from_room?: string;
+  to_leader?: string;
+  to_room?: string;
+  from_epoch: number;
+  to_epoch: number;
+  from_flushed_offset?: number;
+  to_flushed_offset?: number;
+  moves?: boolean;
+  note?: string;
+}
+
+export interface MovingTopicMsg {
+  name: string;
+  mode: string;
+}
+
+export interface MovingClientMsg {
+  client_id: string;
+  room: string;
+  group?: string;
+  /** consumer | producer */
+  kind: string;
+}
+
+export interface RoomPlanMsg {
+  room: string;
+  /** cut | restore */
+  action: string;
+  from_status: string;
+  to_status: string;
+  changes?: boolean;
+  current_version?: number;
+  groups?: GroupMoveMsg[];
+  topics?: MovingTopicMsg[];
+  clients?: MovingClientMsg[];
+  notes?: string[];
+}
+
+/** CutRoomRequest and RestoreRoomRequest. expected_version 0: no expectation. */
+export interface RoomChangeRequestMsg {
+  room: string;
+  reason?: string;
+  by?: string;
+  dry_run?: boolean;
+  expected_version?: number;
+}
+
+export interface RoomChangeReplyMsg {
+  status: StatusMsg;
+  plan?: RoomPlanMsg;
+  applied?: boolean;
+  room?: RoomControlMsg;
+  groups?: GroupControlMsg[];
+  audit?: AuditEntryMsg | null;
+}
+
+export interface RoomViewMsg {
+  control: RoomControlMsg;
+  brokers?: number;
+  routers?: number;
+}
+
+export interface GroupViewMsg {
+  control: GroupControlMsg;
+  configured_master?: string;
+  configured_master_room?: string;
+  leader_room?: string;
+  members?: string[];
+}
+
+export interface ListRoomsReplyMsg {
+  status: StatusMsg;
+  rooms?: RoomViewMsg[];
+  groups?: GroupViewMsg[];
+}
+
+export interface SetGroupControlRequestMsg {
+  group: string;
+  epoch: number;
+  leader: string;
+  frozen?: boolean;
+  /** Compare-and-set: 0 = the group has no record yet. */
+  expected_version: number;
+  by?: string;
+  reason?: string;
+}
+
+export interface SetGroupControlReplyMsg {
+  status: StatusMsg;
+  group?: GroupControlMsg;
+  audit?: AuditEntryMsg;
+}
+
+export interface ListAuditRequestMsg {
+  limit?: number;
+}
+
+export interface ListAuditReplyMsg {
+  status: StatusMsg;
+  entries?: AuditEntryMsg[];
 }

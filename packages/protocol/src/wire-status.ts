@@ -77,6 +77,9 @@ const TO_V2: Record<ErrorCode, number> = {
   CLOSED: V2_CODE.INTERNAL_ERROR,
   ABORTED: V2_CODE.INTERNAL_ERROR,
   CONFIG_INVALID: V2_CODE.BAD_REQUEST,
+  ROOM_CUT: V2_CODE.FORBIDDEN,
+  LEASE_EXPIRED: V2_CODE.HA_NOT_AVAILABLE,
+  NOT_LEADER: V2_CODE.FORBIDDEN,
 };
 
 /** Reverse map for codes that other servers may send; ours round-trip exactly via the `roomq-code` detail. */
@@ -176,6 +179,8 @@ export function toGrpcStatus(err: RoomqError): GrpcStatus {
     case 'UNAUTHORIZED':
       return GrpcStatus.UNAUTHENTICATED;
     case 'FORBIDDEN':
+    case 'ROOM_CUT':
+    case 'NOT_LEADER':
       return GrpcStatus.PERMISSION_DENIED;
     case 'TOPIC_NOT_FOUND':
     case 'GROUP_NOT_FOUND':
@@ -190,6 +195,7 @@ export function toGrpcStatus(err: RoomqError): GrpcStatus {
       return GrpcStatus.DEADLINE_EXCEEDED;
     case 'UNAVAILABLE':
     case 'STORAGE_FAILED':
+    case 'LEASE_EXPIRED':
       return GrpcStatus.UNAVAILABLE;
     case 'MESSAGE_CORRUPTED':
       return GrpcStatus.DATA_LOSS;

@@ -15,3 +15,6 @@ export type { ReplicationMode } from './replication-mode.js';
 export { nextRecordOffset } from './log-position.js';
 export { DEFAULT_BACKOFF } from '@roomq/protocol';
 export type { BackoffPolicy } from '@roomq/protocol';
+export { checkEpoch } from './epoch-check.js';
+export type { EpochStartPoint, EpochVerdict } from './epoch-check.js';
+export type { TruncateOrder } from './replication-wire.js';

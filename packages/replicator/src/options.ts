@@ -7,7 +7,7 @@ export const endpointSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d
 
 export const loggerSchema = z.custom<Logger>(isLogger, 'expected a logger with info/warn/error/debug/trace/child (pino loggers fit)');
 
-const LOG_METHODS = ['logEndOffset', 'durableOffset', 'segmentSizeBytes', 'readLog', 'waitForDurable', 'appendReplicated', 'truncate', 'lastRecord', 'recordCrcAt'] as const;
+const LOG_METHODS = ['logEndOffset', 'durableOffset', 'segmentSizeBytes', 'readLog', 'waitForDurable', 'appendReplicated', 'truncate', 'lastRecord', 'recordCrcAt', 'epochHistory'] as const;
 
 export const replicaLogSchema = z.custom<ReplicaLog>(
   (value) => typeof value === 'object' && value !== null && LOG_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function'),

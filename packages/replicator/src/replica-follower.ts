@@ -20,7 +20,16 @@ import { nextRecordOffset, resumeOffset } from './log-position.js';
 import type { MemberProgress } from './member-progress.js';
 import { mergeOffsetCommits, type OffsetCommit } from './offset-commit.js';
 import { endpointSchema, loggerSchema, nameSchema, replicaLogSchema } from './options.js';
-import { chunkFromWire, helloToWire, progressToWire, type LogChunk, type WireReplicaMessage, type WireUpstreamMessage } from './replication-wire.js';
+import {
+  chunkFromWire,
+  helloToWire,
+  progressToWire,
+  truncateFromWire,
+  type LogChunk,
+  type TruncateOrder,
+  type WireReplicaMessage,
+  type WireUpstreamMessage,
+} from './replication-wire.js';
 
 /** HTTP/2 receive window of the replication stream: several chunks in flight across a room link. */
 const REPLICATION_WINDOW_BYTES = 16 * 1024 * 1024;
@@ -69,6 +78,13 @@ export const replicaFollowerOptionsSchema = z.object({
    * its UpstreamServer's `downstreamOffsets()`. Entries for the same queue merge to the highest.
    */
   offsetCommits: z.custom<() => OffsetCommit[]>((value) => typeof value === 'function', 'expected a function returning OffsetCommit[]').default(() => () => []),
+  /**
+   * Carries out the upstream's order to cut this log back (after a promotion replaced the epoch the log ends
+   * in). The broker keeps the cut bytes in quarantine before truncating; the default only truncates.
+   */
+  truncate: z
+    .custom<(order: TruncateOrder) => Promise<void>>((value) => typeof value === 'function', 'expected a function (order) => Promise<void>')
+    .optional(),
 });
 
 export type ReplicaFollowerOptions = z.input<typeof replicaFollowerOptionsSchema>;
@@ -227,6 +243,13 @@ export class ReplicaFollower {
         const progressed = caught instanceof SessionError && caught.progressed;
         const err = caught instanceof SessionError ? caught.error : toRoomqError(caught);
         if (signal.aborted) return;
+        if (caught instanceof TruncateRequested) {
+          if (await this.applyTruncate(caught.order, signal)) {
+            failures = 0;
+            continue;
+          }
+          return;
+        }
         if (err.code === 'REPLICA_DIVERGED') {
           this.setStatus('diverged', err.message);
           return;
@@ -288,6 +311,7 @@ export class ReplicaFollower {
           lastRecordOffset: resume.lastRecord?.offset ?? -1,
           lastRecordCrc: resume.lastRecord?.crc ?? 0,
           segmentSizeBytes,
+          lastEpoch: lastEpochOf(log),
         }),
       );
       this.logger.debug({ fromOffset: expected }, 'hello sent');
@@ -298,6 +322,7 @@ export class ReplicaFollower {
       timer.unref?.();
       for await (const message of stream as AsyncIterable<WireUpstreamMessage>) {
         resetIdle();
+        if (message.kind === 'truncate' && message.truncate) throw new TruncateRequested(truncateFromWire(message.truncate));
         if (message.kind === 'refusal') {
           throw fromWireStatus(message.refusal, { endpoint: upstream }) ?? new RoomqError('UNAVAILABLE', 'the upstream refused without a reason');
         }
@@ -332,6 +357,7 @@ export class ReplicaFollower {
     } catch (thrown) {
       // A failed append cancels the stream; report the append's error, not the cancellation.
       const caught = appendError ?? thrown;
+      if (caught instanceof TruncateRequested && !signal.aborted) throw caught;
       let error: RoomqError;
       if (signal.aborted) error = toRoomqError(signal.reason, 'CLOSED');
       else if (idleFired) error = new RoomqError('TIMEOUT', `nothing from the upstream ${upstream} for ${this.options.idleTimeoutMs} ms (idleTimeoutMs)`);
@@ -351,11 +377,42 @@ export class ReplicaFollower {
     }
   }
 
+  /** True when the log was cut as ordered and following may go on; false when stopped (closed or diverged). */
+  private async applyTruncate(order: TruncateOrder, signal: AbortSignal): Promise<boolean> {
+    const { log } = this.options;
+    const before = log.logEndOffset();
+    this.logger.warn({ offset: order.offset, logEndOffset: before, epoch: order.epoch, leader: order.leader, reason: order.reason }, 'truncating the log as the upstream ordered');
+    try {
+      if (this.options.truncate) await this.options.truncate(order);
+      else await log.truncate(order.offset);
+    } catch (err) {
+      if (signal.aborted) return false;
+      const error = toRoomqError(err);
+      this.setStatus('diverged', `could not truncate to ${order.offset} as ${order.leader} ordered: ${error.message}`);
+      return false;
+    }
+    this.logger.info({ offset: order.offset, removedBytes: before - order.offset, epoch: order.epoch }, 'log truncated; reconnecting to follow the new epoch');
+    return !signal.aborted;
+  }
+
   private accept(chunk: LogChunk): void {
     const masterTimeMs = chunk.masterTimeMs || this.latest?.masterTimeMs || 0;
     this.latest = { upstreamEndOffset: chunk.upstreamEndOffset, masterTimeMs };
     const behind = chunk.upstreamEndOffset > this.options.log.logEndOffset();
     this.setStatus(behind ? 'streaming' : 'caught-up');
+  }
+}
+
+/** The newest epoch in `log`: where the upstream looks up how far this log may be kept. */
+function lastEpochOf(log: { epochHistory(): Array<{ epoch: number }> }): number {
+  const history = log.epochHistory();
+  return history.length === 0 ? 1 : history[history.length - 1]!.epoch;
+}
+
+/** The upstream ordered a truncation; the run loop carries it out and reconnects. */
+class TruncateRequested extends Error {
+  constructor(readonly order: TruncateOrder) {
+    super(order.reason);
   }
 }
 

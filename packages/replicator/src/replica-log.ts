@@ -37,4 +37,9 @@ export interface ReplicaLog {
   lastRecord(): Promise<{ offset: number; crc: number } | undefined>;
   /** CRC of the record starting at `offset`, or undefined when no record starts there. */
   recordCrcAt(offset: number): Promise<number | undefined>;
+  /**
+   * Where each group epoch starts in this log, ascending by epoch; epoch 1 starts at 0 (see the broker's
+   * epoch-marker.ts). A member rejoining after a promotion is cut back to where its last epoch ends here.
+   */
+  epochHistory(): Array<{ epoch: number; startOffset: number }>;
 }

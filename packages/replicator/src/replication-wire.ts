@@ -15,6 +15,7 @@ export interface WireReplicaHello {
   last_record_offset?: number;
   last_record_crc?: number;
   segment_size_bytes?: number;
+  last_epoch?: number;
 }
 
 export interface WireMemberProgress {
@@ -45,10 +46,27 @@ export interface WireLogChunk {
   master_time_ms?: number;
 }
 
+export interface WireTruncate {
+  offset?: number;
+  epoch?: number;
+  leader?: string;
+  reason?: string;
+}
+
 export interface WireUpstreamMessage {
-  kind?: 'chunk' | 'refusal';
+  kind?: 'chunk' | 'refusal' | 'truncate';
   chunk?: WireLogChunk | null;
   refusal?: { code?: number; message?: string } | null;
+  truncate?: WireTruncate | null;
+}
+
+/** The upstream's instruction to cut the replica's log back before it may continue. */
+export interface TruncateOrder {
+  offset: number;
+  /** The upstream's epoch. */
+  epoch: number;
+  leader: string;
+  reason: string;
 }
 
 /** The hello as the upstream checks it. */
@@ -60,6 +78,8 @@ export interface ReplicaHello {
   lastRecordOffset: number;
   lastRecordCrc: number;
   segmentSizeBytes: number;
+  /** The newest epoch in the replica's log (1 before any promotion). */
+  lastEpoch: number;
 }
 
 export interface LogChunk {
@@ -80,6 +100,7 @@ export function helloToWire(hello: ReplicaHello): WireReplicaMessage {
       last_record_offset: hello.lastRecordOffset,
       last_record_crc: hello.lastRecordCrc,
       segment_size_bytes: hello.segmentSizeBytes,
+      last_epoch: hello.lastEpoch,
     },
   };
 }
@@ -92,6 +113,8 @@ export function helloFromWire(wire: WireReplicaHello): ReplicaHello {
     lastRecordOffset: num(wire.last_record_offset),
     lastRecordCrc: num(wire.last_record_crc),
     segmentSizeBytes: num(wire.segment_size_bytes),
+    // Absent (zero) from a replica that predates epochs: it has never seen a promotion.
+    lastEpoch: Math.max(1, num(wire.last_epoch)),
   };
 }
 
@@ -148,6 +171,14 @@ export function chunkFromWire(wire: WireLogChunk): LogChunk {
     upstreamEndOffset: num(wire.upstream_end_offset),
     masterTimeMs: num(wire.master_time_ms),
   };
+}
+
+export function truncateToWire(order: TruncateOrder): WireUpstreamMessage {
+  return { truncate: { offset: order.offset, epoch: order.epoch, leader: order.leader, reason: order.reason } };
+}
+
+export function truncateFromWire(wire: WireTruncate): TruncateOrder {
+  return { offset: num(wire.offset), epoch: num(wire.epoch), leader: wire.leader ?? '', reason: wire.reason ?? '' };
 }
 
 export function refusalToWire(status: WireStatus): WireUpstreamMessage {

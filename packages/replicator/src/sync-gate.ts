@@ -31,13 +31,16 @@ interface Waiter {
 }
 
 /**
- * Holds a producer's acknowledgement in `sync:N` mode until the first N members after the master hold the
- * message durably. `waitFor(offset)` takes the exclusive end offset of the last record to be acknowledged.
+ * Holds a producer's acknowledgement in `sync:N` mode until N members of the chain hold the message durably.
+ * In a configured chain that is the first N (a member never holds more than the one before it); for an acting
+ * master whose members all follow it directly, any N, so one member catching up after a restore holds back no
+ * write while another already has it. `waitFor(offset)` takes the exclusive end offset of the last record to be acknowledged.
  * `async` mode needs no gate.
  */
 export class SyncGate {
   private readonly options: z.output<typeof syncGateOptionsSchema>;
-  private readonly required: readonly string[];
+  private required: readonly string[];
+  private replicas: number;
   private readonly durable = new Map<string, number>();
   private synced = -1;
   private waiters: Waiter[] = [];
@@ -46,18 +49,19 @@ export class SyncGate {
 
   constructor(options: SyncGateOptions) {
     this.options = parseConfig(syncGateOptionsSchema, options, 'invalid SyncGate options');
-    this.required = this.options.chain.slice(0, this.options.replicas);
+    this.required = this.options.chain;
+    this.replicas = this.options.replicas;
     this.unsubscribe = this.options.source.onProgress((progress) => this.update(progress));
     this.update(this.options.source.progress());
   }
 
-  /** Offset below which every required member holds the log durably (-1 until each has reported). */
+  /** Offset below which N members hold the log durably (-1 until N have reported). */
   syncedOffset(): number {
     return this.synced;
   }
 
   /**
-   * Resolves once the first N members' durable offsets are ≥ `offset`. Rejects with REPLICATION_TIMEOUT
+   * Resolves once N members' durable offsets are ≥ `offset`. Rejects with REPLICATION_TIMEOUT
    * after `timeoutMs` (the message stays stored on the master), ABORTED when `signal` aborts, CLOSED on close().
    */
   waitFor(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -88,6 +92,17 @@ export class SyncGate {
     });
   }
 
+  /**
+   * Changes which members count (a room was cut or restored), keeping pending waits: they resolve as soon as
+   * `replicas` of the new chain hold their offset.
+   */
+  reconfigure(chain: readonly string[], replicas: number): void {
+    if (replicas < 1 || replicas > chain.length) throw new RoomqError('CONFIG_INVALID', `sync gate needs 1..${chain.length} replicas, got ${replicas}`);
+    this.required = [...chain];
+    this.replicas = replicas;
+    this.update(this.options.source.progress());
+  }
+
   /** Rejects every pending wait with CLOSED and stops listening. Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -98,8 +113,9 @@ export class SyncGate {
 
   private update(progress: readonly MemberProgress[]): void {
     for (const m of progress) if (this.required.includes(m.member)) this.durable.set(m.member, m.durableOffset);
-    let synced = Number.POSITIVE_INFINITY;
-    for (const member of this.required) synced = Math.min(synced, this.durable.get(member) ?? -1);
+    // The N-th highest durable offset: N members hold everything below it.
+    const offsets = this.required.map((member) => this.durable.get(member) ?? -1).sort((a, b) => b - a);
+    const synced = offsets[this.replicas - 1] ?? -1;
     this.synced = synced;
     if (this.waiters.length === 0) return;
     for (const waiter of this.waiters.filter((w) => w.offset <= synced)) waiter.resolve();
@@ -110,6 +126,7 @@ export class SyncGate {
     const parts: string[] = [];
     for (const member of this.required) {
       const durable = this.durable.get(member);
+      if (durable !== undefined && durable >= offset) continue;
       if (durable === undefined) {
         behind[member] = null;
         parts.push(`${member} has not reported progress`);
@@ -118,7 +135,8 @@ export class SyncGate {
         parts.push(`${member} is ${offset - durable} bytes behind (durable up to ${durable})`);
       }
     }
-    const { group, replicas } = this.options;
+    const { group } = this.options;
+    const replicas = this.replicas;
     return new RoomqError(
       'REPLICATION_TIMEOUT',
       `group ${group} (sync:${replicas}): the message ending at log offset ${offset} is stored on the master but not yet on ${replicas} replica(s) after ${timeoutMs} ms: ${parts.join('; ')}. ` +

@@ -97,6 +97,14 @@ export class UpstreamServer implements ProgressSource {
     return this.sessions.size;
   }
 
+  /**
+   * Ends every open stream; the replicas reconnect and go through the handshake again. Used when this member's
+   * log is about to change under them (it is cut back on rejoin) or its role changes.
+   */
+  restartSessions(reason: string): void {
+    for (const session of this.sessions) session.stop(reason);
+  }
+
   /** Ends every stream (the replicas reconnect later) and refuses new ones. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {

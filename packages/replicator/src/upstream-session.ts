@@ -1,5 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { RoomqError, toGrpcError, toRoomqError, toWireStatus, type Logger } from '@roomq/protocol';
+import { checkEpoch } from './epoch-check.js';
 import { chunkTail } from './log-chunk.js';
 import { nextRecordOffset, resumeOffset } from './log-position.js';
 import type { MemberProgress } from './member-progress.js';
@@ -11,7 +12,9 @@ import {
   offsetsFromWire,
   progressFromWire,
   refusalToWire,
+  truncateToWire,
   type ReplicaHello,
+  type TruncateOrder,
   type WireReplicaMessage,
   type WireUpstreamMessage,
 } from './replication-wire.js';
@@ -73,6 +76,13 @@ export class UpstreamSession {
       const hello = await this.receiveHello(signal);
       this.downstream = hello.member;
       this.logger = this.logger.child({ replica: hello.member });
+      const order = this.truncation(hello);
+      if (order) {
+        this.logger.warn({ ...order, replicaEndOffset: hello.logEndOffset, replicaEpoch: hello.lastEpoch }, 'replica holds bytes past the end of its epoch; told to truncate');
+        this.call.write(truncateToWire(order));
+        this.call.end();
+        return;
+      }
       const refusal = await this.check(hello);
       if (refusal) {
         this.logger.error({ code: refusal.code, offset: refusal.details.offset }, refusal.message);
@@ -134,6 +144,18 @@ export class UpstreamSession {
     });
   }
 
+  /** The cut a replica must make before it may continue (a promotion replaced the epoch it ends in), if any. */
+  private truncation(hello: ReplicaHello): TruncateOrder | undefined {
+    const verdict = checkEpoch(this.ctx.log.epochHistory(), hello.lastEpoch, hello.logEndOffset);
+    if (verdict.kind !== 'truncate') return undefined;
+    return {
+      offset: verdict.offset,
+      epoch: verdict.upstreamEpoch,
+      leader: this.ctx.member,
+      reason: `${hello.member}'s log runs to ${hello.logEndOffset} in epoch ${hello.lastEpoch}, which ends at ${verdict.offset} on ${this.ctx.member} (epoch ${verdict.upstreamEpoch}); the bytes past it were never kept by the group`,
+    };
+  }
+
   /** Why this replica must not be served, or undefined when it may continue from its log end. */
   private async check(hello: ReplicaHello): Promise<RoomqError | undefined> {
     const { log, group, member } = this.ctx;
@@ -146,6 +168,14 @@ export class UpstreamSession {
         'CONFIG_INVALID',
         `replica ${hello.member} uses ${hello.segmentSizeBytes}-byte segments but ${member} uses ${log.segmentSizeBytes()}; every member of group ${group} must use the same segmentSizeBytes so records land at the same offsets`,
         { details },
+      );
+    }
+    const epoch = checkEpoch(log.epochHistory(), hello.lastEpoch, hello.logEndOffset);
+    if (epoch.kind === 'stale-upstream') {
+      return new RoomqError(
+        'UNAVAILABLE',
+        `replica ${hello.member} has seen epoch ${hello.lastEpoch} but ${member} is only at epoch ${epoch.upstreamEpoch}: ${member} is a stale member and must not feed it; the replica waits for its group's leader`,
+        { details: { ...details, epoch: hello.lastEpoch } },
       );
     }
     const own = await resumeOffset(log);

@@ -247,6 +247,13 @@ export class MemoryLog implements ReplicaLog {
   async recordCrcAt(offset: number): Promise<number | undefined> {
     return this.records.get(offset)?.crc;
   }
+
+  /** Epoch starts a test sets by hand (the broker derives them from marker records); epoch 1 at 0 otherwise. */
+  epochs: Array<{ epoch: number; startOffset: number }> = [{ epoch: 1, startOffset: 0 }];
+
+  epochHistory(): Array<{ epoch: number; startOffset: number }> {
+    return this.epochs.filter((e) => e.startOffset <= this.logEndOffset());
+  }
 }
 
 function corrupted(offset: number, why: string): RoomqError {

@@ -1,14 +1,42 @@
-import { type ClusterStatusReplyMsg, type CreateTopicReplyMsg, type CreateTopicRequestMsg, type ListTopicsReplyMsg, type RouterViewMsg } from '@roomq/protocol';
+import {
+  type ClusterStatusReplyMsg,
+  type CreateTopicReplyMsg,
+  type CreateTopicRequestMsg,
+  type ListAuditReplyMsg,
+  type ListAuditRequestMsg,
+  type ListRoomsReplyMsg,
+  type ListTopicsReplyMsg,
+  type RoomChangeReplyMsg,
+  type RoomChangeRequestMsg,
+  type RouterViewMsg,
+  type SetGroupControlReplyMsg,
+  type SetGroupControlRequestMsg,
+} from '@roomq/protocol';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ROUTER_ALIVE_MS, ROUTER_LIST_WINDOW_MS } from './control-sync.js';
 import type { RouterRecord, StoreHealth } from './control-store.js';
+import { auditEntryToWire, groupControlToWire, groupMoveToWire, roomControlToWire } from './control-wire.js';
 import { unary } from './grpc-handlers.js';
 import { brokerViewToWire, topicConfigToWire, v1Ok } from './registry-wire.js';
+import { RoomAdmin, type RoomChangeInput, type RoomChangeResult } from './room-admin.js';
 import type { RouterContext } from './router-context.js';
 
-/** roomq.v1.AdminService: topic management and cluster status for operators and the CLI. */
+/** roomq.v1.AdminService: topics, cluster status, room cut/restore and group leadership for operators and the CLI. */
 export function adminServiceImpl(ctx: RouterContext): UntypedServiceImplementation {
   const logger = ctx.logger;
+  const rooms = new RoomAdmin({
+    store: ctx.store,
+    brokers: () => ctx.brokers.list(),
+    clients: () => ctx.clients.list().map((c) => ({ clientId: c.clientId, group: c.group, room: ctx.directory.place(c.clientId, c.peer).room })),
+    consumerGroups: () => ctx.members.activeGroups(),
+  });
+  const roomChange = (name: 'CutRoom' | 'RestoreRoom', run: (input: RoomChangeInput) => Promise<RoomChangeResult>) =>
+    unary<Partial<RoomChangeRequestMsg>, RoomChangeReplyMsg>(logger, name, async (call) => {
+      const r = call.request;
+      const result = await run({ room: r.room ?? '', reason: r.reason ?? '', by: r.by ?? '', dryRun: r.dry_run ?? false, expectedVersion: r.expected_version ?? 0 });
+      if (result.applied) logger.info({ room: result.room.room, status: result.room.status, version: result.room.version, by: result.room.changedBy, groups: result.groups.map((g) => `${g.group}→${g.leader}@${g.epoch}`) }, `room ${result.plan.action} applied`);
+      return roomChangeToWire(result);
+    });
   return {
     CreateTopic: unary<Partial<CreateTopicRequestMsg>, CreateTopicReplyMsg>(logger, 'CreateTopic', async (call) => {
       const outcome = await ctx.topics.create(call.request.name ?? '', call.request.queues_per_broker, 'admin', call.request.mode ?? '');
@@ -38,6 +66,63 @@ export function adminServiceImpl(ctx: RouterContext): UntypedServiceImplementati
         control_store_health: describeHealth(ctx.store.health()),
       };
     }),
+    CutRoom: roomChange('CutRoom', (input) => rooms.cutRoom(input)),
+    RestoreRoom: roomChange('RestoreRoom', (input) => rooms.restoreRoom(input)),
+    ListRooms: unary<unknown, ListRoomsReplyMsg>(logger, 'ListRooms', async () => {
+      const listing = await rooms.listRooms();
+      return {
+        status: v1Ok(),
+        rooms: listing.rooms.map((r) => ({ control: roomControlToWire(r.control), brokers: r.brokers, routers: r.routers })),
+        groups: listing.groups.map((g) => ({
+          control: groupControlToWire(g.control),
+          configured_master: g.configuredMaster,
+          configured_master_room: g.configuredMasterRoom,
+          leader_room: g.leaderRoom,
+          members: g.members,
+        })),
+      };
+    }),
+    SetGroupControl: unary<Partial<SetGroupControlRequestMsg>, SetGroupControlReplyMsg>(logger, 'SetGroupControl', async (call) => {
+      const r = call.request;
+      const outcome = await rooms.setGroupControl({
+        group: r.group ?? '',
+        epoch: r.epoch ?? 0,
+        leader: r.leader ?? '',
+        frozen: r.frozen ?? false,
+        expectedVersion: r.expected_version ?? 0,
+        by: r.by ?? '',
+        reason: r.reason ?? '',
+      });
+      logger.info({ group: outcome.group.group, leader: outcome.group.leader, epoch: outcome.group.epoch, frozen: outcome.group.frozen, by: outcome.group.changedBy, action: outcome.audit.action }, 'group control changed');
+      return { status: v1Ok(), group: groupControlToWire(outcome.group), audit: auditEntryToWire(outcome.audit) };
+    }),
+    ListAudit: unary<Partial<ListAuditRequestMsg>, ListAuditReplyMsg>(logger, 'ListAudit', async (call) => {
+      const entries = await rooms.listAudit(call.request.limit ?? 0);
+      return { status: v1Ok(), entries: entries.map(auditEntryToWire) };
+    }),
+  };
+}
+
+function roomChangeToWire(result: RoomChangeResult): RoomChangeReplyMsg {
+  const p = result.plan;
+  return {
+    status: v1Ok(result.applied ? 'applied' : result.plan.changes ? 'dry run: nothing changed' : 'nothing to change'),
+    plan: {
+      room: p.room,
+      action: p.action,
+      from_status: p.fromStatus,
+      to_status: p.toStatus,
+      changes: p.changes,
+      current_version: p.currentVersion,
+      groups: p.groups.map(groupMoveToWire),
+      topics: p.topics,
+      clients: p.clients.map((c) => ({ client_id: c.clientId, room: c.room, group: c.group, kind: c.kind })),
+      notes: p.notes,
+    },
+    applied: result.applied,
+    room: roomControlToWire(result.room),
+    groups: result.groups.map(groupControlToWire),
+    audit: result.audit ? auditEntryToWire(result.audit) : null,
   };
 }
 

@@ -39,6 +39,15 @@ export interface BrokerState {
   upstream: string;
   /** The member's view of itself and everything downstream in its chain. */
   replication: Array<{ member: string; room: string; durableOffset: number; lagBytes: number; lagMs: number; status: string }>;
+  /** The group epoch the member's log has reached (1 before any promotion). */
+  epoch: number;
+  /** The role as configured; `role` is the one it acts in now (an acting master reports `master`). */
+  configuredRole: BrokerRole;
+  /** Why it refuses writes now ('' when writable): room-cut, lease-expired, frozen, not-leader, promoting. */
+  fence: string;
+  fenceReason: string;
+  quarantinedBytes: number;
+  quarantinedRecords: number;
 }
 
 /** A registered broker as the router sees it now. */

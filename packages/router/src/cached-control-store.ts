@@ -1,7 +1,21 @@
 import { RoomqError, type TopicMode } from '@roomq/protocol';
 import type { Logger } from 'pino';
 import { compareText, diffControlStates, emptyControlState, listMembersOf, listRoutersOf, type ControlState } from './control-state.js';
-import type { ControlChange, ControlStore, CreateTopicOutcome, GroupMember, NewTopic, RouterRecord, StoreHealth, TopicConfig } from './control-store.js';
+import type {
+  AuditEntry,
+  ControlChange,
+  ControlStore,
+  ControlTransition,
+  ControlTransitionOutcome,
+  CreateTopicOutcome,
+  GroupControl,
+  GroupMember,
+  NewTopic,
+  RoomControl,
+  RouterRecord,
+  StoreHealth,
+  TopicConfig,
+} from './control-store.js';
 
 type Status = 'closed' | 'opening' | 'open' | 'closing';
 
@@ -44,6 +58,7 @@ export abstract class CachedControlStore implements ControlStore {
   abstract setTopicMode(name: string, mode: TopicMode, expectedVersion: number): Promise<TopicConfig>;
   abstract heartbeatRouter(router: RouterRecord): Promise<void>;
   abstract publishMembers(router: string, group: string, members: GroupMember[]): Promise<void>;
+  abstract applyControl(change: ControlTransition): Promise<ControlTransitionOutcome>;
 
   open(): Promise<void> {
     if (this.status === 'open') return Promise.resolve();
@@ -119,6 +134,26 @@ export abstract class CachedControlStore implements ControlStore {
   async listMembers(group: string, maxAgeMs: number): Promise<GroupMember[]> {
     this.assertOpen();
     return listMembersOf(this.state, group, maxAgeMs, Date.now());
+  }
+
+  async listRooms(): Promise<RoomControl[]> {
+    this.assertOpen();
+    return [...this.state.rooms.values()].map((r) => ({ ...r })).sort((a, b) => compareText(a.room, b.room));
+  }
+
+  async listGroups(): Promise<GroupControl[]> {
+    this.assertOpen();
+    return [...this.state.groups.values()].map((g) => ({ ...g })).sort((a, b) => compareText(a.group, b.group));
+  }
+
+  async listAudit(limit: number): Promise<AuditEntry[]> {
+    this.assertOpen();
+    const count = Math.max(0, Math.floor(limit));
+    if (count === 0) return [];
+    return this.state.audit
+      .slice(-count)
+      .reverse()
+      .map((e) => ({ ...e, details: { ...e.details } }));
   }
 
   /** How the store names itself in CLOSED errors. */

@@ -3,7 +3,7 @@
  *
  *   {
  *     "format": "roomq-router-control",
- *     "version": 2,
+ *     "version": 3,
  *     "topics": [
  *       { "name": "orders", "queuesPerBroker": 4, "mode": "home:dc1", "createdAtMs": 1700000000000, "version": 3 }, ...
  *     ],
@@ -11,8 +11,22 @@
  *     "members": [
  *       { "group": "billing", "router": "router-dc1",
  *         "members": [ { "clientId": "dc1@host@1@1", "room": "dc1", "lastSeenMs": 1700000000000 }, ... ] }, ...
- *     ]
+ *     ],
+ *     "rooms": [ { "room": "dc1", "status": "cut", "version": 1, "changedAtMs": 1700000000000, "changedBy": "ops@host", "reason": "..." }, ... ],
+ *     "groups": [ { "group": "broker-a", "epoch": 2, "leader": "broker-a/1@dc2", "frozen": false, "version": 1,
+ *                   "changedAtMs": 1700000000000, "changedBy": "ops@host", "reason": "..." }, ... ],
+ *     "audit": [ { "seq": 1, "atMs": 1700000000000, "by": "ops@host", "action": "room-cut", "target": "dc1",
+ *                  "reason": "...", "version": 1, "details": { ... } }, ... ],
+ *     "auditSeq": 1
  *   }
+ *
+ * `rooms` are sorted by room, `groups` by group, `audit` oldest first (the newest AUDIT_RETAIN_ENTRIES are
+ * kept); `auditSeq` is the last seq ever used, so seqs are never reused after older entries are dropped.
+ *
+ * Version 2 (before room cuts) had no `rooms`, `groups`, `audit` and `auditSeq`: it is read as having none,
+ * and rewritten as version 3 at once. The version was bumped, not the fields merely added, because a router of
+ * version 2 would silently drop the fields it does not know on its next write and so undo a room cut; it
+ * refuses a version 3 file instead.
  *
  * `topics` and `routers` are sorted by name, `members` by group then router, each member list by client ID.
  * `mode` is `active-active` or `home:<room>` (formatTopicMode). A reader refuses versions it does not know
@@ -25,11 +39,11 @@
  */
 import { formatTopicMode, parseTopicMode } from '@roomq/protocol';
 import { z } from 'zod';
-import type { GroupMember, TopicConfig } from './control-store.js';
+import type { AuditEntry, GroupControl, GroupMember, RoomControl, TopicConfig } from './control-store.js';
 import { compareText as compare, emptyControlState, type ControlState } from './control-state.js';
 
 export const CONTROL_FILE_FORMAT = 'roomq-router-control';
-export const CONTROL_FILE_VERSION = 2;
+export const CONTROL_FILE_VERSION = 3;
 
 export interface DecodeOptions {
   /** Room whose home mode the topics of a version 1 file get. */
@@ -81,6 +95,47 @@ const V2Schema = z.object({
   members: z.array(MemberListSchema),
 });
 
+const Version = z.number().int().positive();
+
+const RoomControlSchema = z.object({
+  room: z.string().min(1),
+  status: z.enum(['active', 'cut']),
+  version: Version,
+  changedAtMs: Millis,
+  changedBy: z.string(),
+  reason: z.string(),
+});
+
+const GroupControlSchema = z.object({
+  group: z.string().min(1),
+  epoch: Version,
+  leader: z.string().min(1),
+  frozen: z.boolean(),
+  version: Version,
+  changedAtMs: Millis,
+  changedBy: z.string(),
+  reason: z.string(),
+});
+
+const AuditEntrySchema = z.object({
+  seq: Version,
+  atMs: Millis,
+  by: z.string(),
+  action: z.string(),
+  target: z.string(),
+  reason: z.string(),
+  version: z.number().int().nonnegative(),
+  details: z.record(z.string(), z.unknown()),
+});
+
+const V3Schema = V2Schema.extend({
+  version: z.literal(3),
+  rooms: z.array(RoomControlSchema),
+  groups: z.array(GroupControlSchema),
+  audit: z.array(AuditEntrySchema),
+  auditSeq: z.number().int().nonnegative(),
+});
+
 /** Thrown for a version 1 file with topics when no legacyHomeRoom was given. */
 export class LegacyHomeRoomRequired extends Error {
   constructor(readonly topicCount: number) {
@@ -111,7 +166,10 @@ export function encodeControlFile(state: ControlState): string {
       });
     }
   }
-  return `${JSON.stringify({ format: CONTROL_FILE_FORMAT, version: CONTROL_FILE_VERSION, topics, routers, members }, null, 2)}\n`;
+  const rooms: RoomControl[] = [...state.rooms.values()].sort((a, b) => compare(a.room, b.room)).map((r) => ({ ...r }));
+  const groups: GroupControl[] = [...state.groups.values()].sort((a, b) => compare(a.group, b.group)).map((g) => ({ ...g }));
+  const audit: AuditEntry[] = state.audit.map((e) => ({ ...e }));
+  return `${JSON.stringify({ format: CONTROL_FILE_FORMAT, version: CONTROL_FILE_VERSION, topics, routers, members, rooms, groups, audit, auditSeq: state.auditSeq }, null, 2)}\n`;
 }
 
 /** Decodes the file's text; throws an Error saying what is wrong (the caller adds the path and the fix). */
@@ -134,11 +192,23 @@ export function decodeControlFile(text: string, options: DecodeOptions = {}): De
     }
     return { state, fileVersion: 1 };
   }
-  if (header.data.version !== CONTROL_FILE_VERSION) {
-    throw new Error(`format version ${header.data.version} is not supported by this router (it reads versions 1 and ${CONTROL_FILE_VERSION})`);
+  if (header.data.version !== 2 && header.data.version !== CONTROL_FILE_VERSION) {
+    throw new Error(`format version ${header.data.version} is not supported by this router (it reads versions 1 to ${CONTROL_FILE_VERSION})`);
   }
-  const parsed = V2Schema.safeParse(json);
+  const parsed = header.data.version === 2 ? V2Schema.safeParse(json) : V3Schema.safeParse(json);
   if (!parsed.success) throw new Error(describeIssues(parsed.error));
+  if (parsed.data.version === 3) {
+    for (const room of parsed.data.rooms) {
+      if (state.rooms.has(room.room)) throw new Error(`room ${JSON.stringify(room.room)} appears twice`);
+      state.rooms.set(room.room, room);
+    }
+    for (const group of parsed.data.groups) {
+      if (state.groups.has(group.group)) throw new Error(`group control ${JSON.stringify(group.group)} appears twice`);
+      state.groups.set(group.group, group);
+    }
+    state.audit = parsed.data.audit.map((e) => ({ ...e, details: e.details as Record<string, unknown> }));
+    state.auditSeq = Math.max(parsed.data.auditSeq, ...state.audit.map((e) => e.seq));
+  }
   for (const topic of parsed.data.topics) addTopic(state, topic);
   for (const router of parsed.data.routers) {
     if (state.routers.has(router.name)) throw new Error(`router ${JSON.stringify(router.name)} appears twice`);
@@ -153,7 +223,7 @@ export function decodeControlFile(text: string, options: DecodeOptions = {}): De
     );
     state.members.set(list.group, byRouter);
   }
-  return { state, fileVersion: CONTROL_FILE_VERSION };
+  return { state, fileVersion: parsed.data.version };
 }
 
 function addTopic(state: ControlState, topic: TopicConfig): void {

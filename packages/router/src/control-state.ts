@@ -3,7 +3,7 @@
  * staleness, pruning of long-dead routers and members, and diffing two states into precise ControlChange events.
  */
 import { formatTopicMode } from '@roomq/protocol';
-import type { ControlChange, GroupMember, RouterRecord, TopicConfig } from './control-store.js';
+import type { AuditEntry, ControlChange, GroupControl, GroupMember, RoomControl, RouterRecord, TopicConfig } from './control-store.js';
 
 /** group → router → that router's members of the group. */
 export type MembersByGroup = Map<string, Map<string, GroupMember[]>>;
@@ -12,17 +12,24 @@ export interface ControlState {
   topics: Map<string, TopicConfig>;
   routers: Map<string, RouterRecord>;
   members: MembersByGroup;
+  rooms: Map<string, RoomControl>;
+  /** Group control records (who leads), by group; not to be confused with `members` (consumer groups). */
+  groups: Map<string, GroupControl>;
+  /** The retained audit entries, oldest first. */
+  audit: AuditEntry[];
+  /** The last audit seq ever used (entries may have been trimmed since). */
+  auditSeq: number;
 }
 
 export function emptyControlState(): ControlState {
-  return { topics: new Map(), routers: new Map(), members: new Map() };
+  return { topics: new Map(), routers: new Map(), members: new Map(), rooms: new Map(), groups: new Map(), audit: [], auditSeq: 0 };
 }
 
 /** A copy that shares no maps with `state` (records themselves are never mutated in place). */
 export function copyControlState(state: ControlState): ControlState {
   const members: MembersByGroup = new Map();
   for (const [group, byRouter] of state.members) members.set(group, new Map(byRouter));
-  return { topics: new Map(state.topics), routers: new Map(state.routers), members };
+  return { topics: new Map(state.topics), routers: new Map(state.routers), members, rooms: new Map(state.rooms), groups: new Map(state.groups), audit: [...state.audit], auditSeq: state.auditSeq };
 }
 
 /** Code-point order, the same in every process and locale. */
@@ -96,6 +103,17 @@ export function membersFingerprint(byRouter: Map<string, GroupMember[]> | undefi
   return [...ids].sort(compareText).join('\n');
 }
 
+export function roomsFingerprint(rooms: Map<string, RoomControl>): string {
+  return [...rooms.values()]
+    .map((r) => `${r.room}\t${r.status}\t${r.version}`)
+    .sort(compareText)
+    .join('\n');
+}
+
+export function groupFingerprint(group: GroupControl | undefined): string {
+  return group === undefined ? '' : `${group.version}\t${group.epoch}\t${group.leader}\t${group.frozen}`;
+}
+
 /** The changes that turn `before` into `after`, in a stable order; timestamps alone are no change. */
 export function diffControlStates(before: ControlState, after: ControlState): ControlChange[] {
   const changes: ControlChange[] = [];
@@ -108,5 +126,10 @@ export function diffControlStates(before: ControlState, after: ControlState): Co
     if (membersFingerprint(before.members.get(group)) !== membersFingerprint(after.members.get(group))) changes.push({ kind: 'members', group });
   }
   if (routersFingerprint(before.routers) !== routersFingerprint(after.routers)) changes.push({ kind: 'routers' });
+  if (roomsFingerprint(before.rooms) !== roomsFingerprint(after.rooms)) changes.push({ kind: 'rooms' });
+  const controlled = new Set([...before.groups.keys(), ...after.groups.keys()]);
+  for (const group of [...controlled].sort(compareText)) {
+    if (groupFingerprint(before.groups.get(group)) !== groupFingerprint(after.groups.get(group))) changes.push({ kind: 'groups', group });
+  }
   return changes;
 }

@@ -1,7 +1,8 @@
 /**
  * The router's control state, shared by the routers of every room: topics and their modes, the routers
  * themselves, and which consumers of each group are alive (so every router computes the same assignment).
- * Later issues add room permissions, migrations, group epochs and ACLs.
+ * It also holds the room cut's control plane: which rooms are cut, who leads each broker group under which
+ * epoch, and an audit log of every such change. Later issues add migrations and ACLs.
  *
  * Implementations: memory (unit tests), an embedded durable file (one machine, several router processes; the
  * default of `roomq local`) and Redis (routers in both rooms). One contract test suite runs against all three.
@@ -52,8 +53,92 @@ export interface GroupMember {
   lastSeenMs: number;
 }
 
-/** What changed; listeners re-read what they need. `reload` means anything may have changed (e.g. after reconnect). */
-export type ControlChange = { kind: 'topic'; topic: string } | { kind: 'members'; group: string } | { kind: 'routers' } | { kind: 'reload' };
+export type RoomStatus = 'active' | 'cut';
+
+/** A room as the control state holds it. A room without a record has never been changed and is active. */
+export interface RoomControl {
+  room: string;
+  status: RoomStatus;
+  /** Bumped by every change of this room; 1 for its first record. */
+  version: number;
+  changedAtMs: number;
+  changedBy: string;
+  reason: string;
+}
+
+/**
+ * Who leads a broker group. A group without a record has epoch 1 and its configured master leads.
+ * Invariant: `epoch` never decreases, and it grows with every change of `leader`.
+ */
+export interface GroupControl {
+  group: string;
+  epoch: number;
+  /** Member name, e.g. `broker-a/1@dc2`. */
+  leader: string;
+  /** The leader refuses writes (a failback is handing over). */
+  frozen: boolean;
+  /** Bumped by every change of this record (freezing too); 1 for its first record. */
+  version: number;
+  changedAtMs: number;
+  changedBy: string;
+  reason: string;
+}
+
+/** One audited control change. */
+export interface AuditEntry {
+  /** 1, 2, 3... in the order the changes were applied; never reused. */
+  seq: number;
+  atMs: number;
+  by: string;
+  /** e.g. `room-cut`, `room-restore`, `group-freeze`, `group-failback`. */
+  action: string;
+  /** What the action was about: a room or a group. */
+  target: string;
+  reason: string;
+  /** The version the change gave its first room record, else its first group record; 0 when it changed none. */
+  version: number;
+  details: Record<string, unknown>;
+}
+
+/** A room change of applyControl: compare-and-set on the room's version (0: the room has no record yet). */
+export interface RoomChange {
+  room: string;
+  status: RoomStatus;
+  expectedVersion: number;
+}
+
+/** A group change of applyControl: compare-and-set on the group's version (0: the group has no record yet). */
+export interface GroupChange {
+  group: string;
+  epoch: number;
+  leader: string;
+  frozen: boolean;
+  expectedVersion: number;
+}
+
+export interface ControlTransition {
+  rooms?: RoomChange[];
+  groups?: GroupChange[];
+  audit: { by: string; action: string; target: string; reason: string; details?: Record<string, unknown> };
+}
+
+export interface ControlTransitionOutcome {
+  rooms: RoomControl[];
+  groups: GroupControl[];
+  audit: AuditEntry;
+}
+
+/**
+ * What changed; listeners re-read what they need. `reload` means anything may have changed (e.g. after reconnect).
+ * `rooms`: some room's record changed; `groups`: that group's control record changed.
+ */
+export type ControlChange =
+  | { kind: 'topic'; topic: string }
+  | { kind: 'members'; group: string }
+  | { kind: 'routers' }
+  | { kind: 'rooms' }
+  | { kind: 'groups'; group: string }
+  | { kind: 'reload' };
 
 export type StoreHealth = { state: 'healthy' } | { state: 'degraded'; reason: string; sinceMs: number };
 
@@ -105,4 +190,18 @@ export interface ControlStore {
   publishMembers(router: string, group: string, members: GroupMember[]): Promise<void>;
   /** Every router's members of `group` seen within `maxAgeMs`, sorted by client ID. */
   listMembers(group: string, maxAgeMs: number): Promise<GroupMember[]>;
+
+  /** Rooms ever changed, sorted by name; a room absent here is active. Served from the cache while degraded. */
+  listRooms(): Promise<RoomControl[]>;
+  /** Groups ever changed, sorted by name; absent: epoch 1, the configured master leads. Cached like rooms. */
+  listGroups(): Promise<GroupControl[]>;
+  /** The newest `limit` audit entries, newest first (the store keeps the latest AUDIT_RETAIN_ENTRIES). */
+  listAudit(limit: number): Promise<AuditEntry[]>;
+  /**
+   * Atomically (all or nothing, across routers) applies every room and group change, each a compare-and-set
+   * on its expected version (0 = must not exist yet), and appends ONE audit entry. VERSION_CONFLICT (details:
+   * `record` room|group, `name`, `currentVersion`) if any expectation fails, and then nothing changes;
+   * BAD_REQUEST for a record named twice; UNAVAILABLE while degraded. Durable once it resolves.
+   */
+  applyControl(change: ControlTransition): Promise<ControlTransitionOutcome>;
 }

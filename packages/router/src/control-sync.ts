@@ -96,6 +96,13 @@ export class ControlSync {
       case 'routers':
         void this.refreshRouterRooms();
         break;
+      case 'rooms':
+      case 'groups':
+        // A cut, restore or new leader changes which masters are writable and where groups are read from:
+        // tell watching clients at once, so producers move within a second (pushed, not polled).
+        events.publish({ kind: 'route' });
+        events.publish({ kind: 'assignment' });
+        break;
       case 'reload':
         this.checkHealth();
         events.publish({ kind: 'route' });

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { decodeControlFile, encodeControlFile, LegacyHomeRoomRequired, CONTROL_FILE_VERSION } from './control-file-format.js';
 import { CachedControlStore } from './cached-control-store.js';
 import { copyControlState, emptyControlState, membersFingerprint, pruneControlState, type ControlState } from './control-state.js';
-import type { CreateTopicOutcome, GroupMember, NewTopic, RouterRecord, TopicConfig } from './control-store.js';
+import type { ControlTransition, ControlTransitionOutcome, CreateTopicOutcome, GroupMember, NewTopic, RouterRecord, TopicConfig } from './control-store.js';
+import { applyTransition, validateTransition } from './control-transition.js';
 
 /** Name of the control file inside `dataDir` when the store is given a directory rather than a path. */
 export const CONTROL_FILE_NAME = 'control.json';
@@ -161,6 +162,13 @@ export class FileControlStore extends CachedControlStore {
       draft.topics.set(name, updated);
       return { ...updated };
     });
+  }
+
+  /** One locked read-apply-write of the file: all of the change lands in one rename, or none of it. */
+  async applyControl(change: ControlTransition): Promise<ControlTransitionOutcome> {
+    this.assertWritable();
+    validateTransition(change);
+    return this.mutate((draft) => applyTransition(draft, change, Date.now()));
   }
 
   async heartbeatRouter(router: RouterRecord): Promise<void> {

@@ -61,3 +61,5 @@ export { MemoryControlStore } from './memory-control-store.js';
 export { MAX_QUEUES_PER_BROKER } from './topic-catalog.js';
 export type { BrokerRole, BrokerState, BrokerStatus, BrokerTopicQueues, BrokerView } from './broker-state.js';
 export type { ClientView } from './client-registry.js';
+export type { AuditEntry, ControlTransition, ControlTransitionOutcome, GroupChange, GroupControl, RoomChange, RoomControl, RoomStatus } from './control-store.js';
+export { AUDIT_RETAIN_ENTRIES } from './control-transition.js';

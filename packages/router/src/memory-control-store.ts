@@ -1,7 +1,9 @@
 import { RoomqError, type TopicMode } from '@roomq/protocol';
 import { pino } from 'pino';
 import { CachedControlStore } from './cached-control-store.js';
-import type { CreateTopicOutcome, GroupMember, NewTopic, RouterRecord, TopicConfig } from './control-store.js';
+import { copyControlState } from './control-state.js';
+import type { ControlTransition, ControlTransitionOutcome, CreateTopicOutcome, GroupMember, NewTopic, RouterRecord, TopicConfig } from './control-store.js';
+import { applyTransition } from './control-transition.js';
 
 /**
  * A ControlStore in memory, for unit tests. Its state outlives close()/open(), like a file would. Tests may
@@ -44,6 +46,14 @@ export class MemoryControlStore extends CachedControlStore {
     this.state.topics.set(name, updated);
     this.emit({ kind: 'topic', topic: name });
     return { ...updated };
+  }
+
+  async applyControl(change: ControlTransition): Promise<ControlTransitionOutcome> {
+    this.assertWritable();
+    const draft = copyControlState(this.state);
+    const outcome = applyTransition(draft, change, Date.now());
+    this.replaceState(draft);
+    return outcome;
   }
 
   async heartbeatRouter(router: RouterRecord): Promise<void> {

@@ -4,8 +4,20 @@ import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { CachedControlStore } from './cached-control-store.js';
 import { copyControlState, emptyControlState, type ControlState } from './control-state.js';
-import type { CreateTopicOutcome, GroupMember, NewTopic, RouterRecord, TopicConfig } from './control-store.js';
-import { CREATE_TOPIC_IF_ABSENT, HEARTBEAT_ROUTER, PUBLISH_MEMBERS, SET_TOPIC_MODE, type ScriptDefinition } from './redis-scripts.js';
+import type {
+  AuditEntry,
+  ControlTransition,
+  ControlTransitionOutcome,
+  CreateTopicOutcome,
+  GroupControl,
+  GroupMember,
+  NewTopic,
+  RoomControl,
+  RouterRecord,
+  TopicConfig,
+} from './control-store.js';
+import { AUDIT_RETAIN_ENTRIES, validateTransition, versionConflict } from './control-transition.js';
+import { APPLY_CONTROL, CREATE_TOPIC_IF_ABSENT, HEARTBEAT_ROUTER, PUBLISH_MEMBERS, SET_TOPIC_MODE, type ScriptDefinition } from './redis-scripts.js';
 
 /** Prefix of every key and of the change channel; a cluster name after it lets several clusters share a Redis. */
 export const DEFAULT_REDIS_KEY_PREFIX = 'roomq:';
@@ -45,7 +57,7 @@ export const RedisControlStoreOptionsSchema = z
 export type RedisControlStoreOptions = z.input<typeof RedisControlStoreOptionsSchema>;
 type ResolvedOptions = z.output<typeof RedisControlStoreOptionsSchema>;
 
-type ChangeEvent = { kind: 'topic'; topic: string } | { kind: 'members'; group: string } | { kind: 'routers' };
+type ChangeEvent = { kind: 'topic'; topic: string } | { kind: 'members'; group: string } | { kind: 'routers' } | { kind: 'control' };
 
 const StoredTopicSchema = z.object({
   name: z.string().min(1),
@@ -60,7 +72,36 @@ const ChangeEventSchema = z.union([
   z.object({ kind: z.literal('topic'), topic: z.string() }),
   z.object({ kind: z.literal('members'), group: z.string() }),
   z.object({ kind: z.literal('routers') }),
+  z.object({ kind: z.literal('control') }),
 ]);
+const StoredRoomSchema = z.object({
+  room: z.string().min(1),
+  status: z.enum(['active', 'cut']),
+  version: z.number().int().positive(),
+  changedAtMs: z.number(),
+  changedBy: z.string(),
+  reason: z.string(),
+});
+const StoredGroupSchema = z.object({
+  group: z.string().min(1),
+  epoch: z.number().int().positive(),
+  leader: z.string().min(1),
+  frozen: z.boolean(),
+  version: z.number().int().positive(),
+  changedAtMs: z.number(),
+  changedBy: z.string(),
+  reason: z.string(),
+});
+const StoredAuditSchema = z.object({
+  seq: z.number().int().positive(),
+  atMs: z.number(),
+  by: z.string(),
+  action: z.string(),
+  target: z.string(),
+  reason: z.string(),
+  version: z.number().int().nonnegative(),
+  detailsJson: z.string(),
+});
 
 /**
  * The ControlStore on Redis, shared by the routers of every room. Every change is one Lua script
@@ -80,7 +121,17 @@ export class RedisControlStore extends CachedControlStore {
   readonly description: string;
   protected readonly logger: Logger;
   private readonly options: ResolvedOptions;
-  private readonly keys: { topics: string; routers: string; groups: string; changes: string; membersPrefix: string };
+  private readonly keys: {
+    topics: string;
+    routers: string;
+    groups: string;
+    changes: string;
+    membersPrefix: string;
+    rooms: string;
+    groupControl: string;
+    audit: string;
+    auditSeq: string;
+  };
   private command: Redis | undefined;
   private subscriber: Redis | undefined;
   private lastError: string | undefined;
@@ -91,7 +142,17 @@ export class RedisControlStore extends CachedControlStore {
     this.options = parseConfig(RedisControlStoreOptionsSchema, options, 'redis control store options');
     this.description = `redis ${describeUrl(this.options.url)}`;
     const p = this.options.keyPrefix;
-    this.keys = { topics: `${p}topics`, routers: `${p}routers`, groups: `${p}groups`, changes: `${p}changes`, membersPrefix: `${p}members:` };
+    this.keys = {
+      topics: `${p}topics`,
+      routers: `${p}routers`,
+      groups: `${p}groups`,
+      changes: `${p}changes`,
+      membersPrefix: `${p}members:`,
+      rooms: `${p}rooms`,
+      groupControl: `${p}group-control`,
+      audit: `${p}audit`,
+      auditSeq: `${p}audit-seq`,
+    };
     this.logger = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'redis-control-store', redis: describeUrl(this.options.url), keyPrefix: p });
   }
 
@@ -154,6 +215,46 @@ export class RedisControlStore extends CachedControlStore {
     return { ...current };
   }
 
+  async applyControl(change: ControlTransition): Promise<ControlTransitionOutcome> {
+    this.assertWritable();
+    validateTransition(change);
+    const payload = {
+      rooms: (change.rooms ?? []).map((r) => ({ room: r.room, status: r.status, expectedVersion: r.expectedVersion })),
+      groups: (change.groups ?? []).map((g) => ({ group: g.group, epoch: g.epoch, leader: g.leader, frozen: g.frozen, expectedVersion: g.expectedVersion })),
+      by: change.audit.by,
+      action: change.audit.action,
+      target: change.audit.target,
+      reason: change.audit.reason,
+      detailsJson: JSON.stringify(change.audit.details ?? {}),
+      nowMs: Date.now(),
+      retain: AUDIT_RETAIN_ENTRIES,
+    };
+    const keys = [this.keys.rooms, this.keys.groupControl, this.keys.audit, this.keys.auditSeq];
+    const reply = (await this.write(APPLY_CONTROL, keys, [JSON.stringify(payload), this.keys.changes, event({ kind: 'control' })])) as Array<string | number>;
+    if (reply[0] === 'conflict') {
+      const record = reply[1] as 'room' | 'group';
+      const name = String(reply[2]);
+      const current = Number(reply[3]);
+      const expected = record === 'room' ? payload.rooms.find((r) => r.room === name)?.expectedVersion : payload.groups.find((g) => g.group === name)?.expectedVersion;
+      // The cache may be behind what made the conflict: refresh it so the caller's re-read sees the winner.
+      await this.serially(async () => this.reloadControl()).catch(() => undefined);
+      throw versionConflict(record, name, current, expected ?? 0);
+    }
+    const audit = decodeAudit(String(reply[1]));
+    const roomCount = Number(reply[2]);
+    const encoded = reply.slice(3).map(String);
+    const rooms = encoded.slice(0, roomCount).map(decodeRoom);
+    const groups = encoded.slice(roomCount).map(decodeGroup);
+    await this.serially(async () =>
+      this.update((draft) => {
+        for (const r of rooms) putRoom(draft, r);
+        for (const g of groups) putGroup(draft, g);
+        putAudit(draft, [audit]);
+      }),
+    );
+    return { rooms: rooms.map((r) => ({ ...r })), groups: groups.map((g) => ({ ...g })), audit: { ...audit, details: { ...audit.details } } };
+  }
+
   async heartbeatRouter(router: RouterRecord): Promise<void> {
     if (!this.acceptsReports()) return;
     const record = { name: router.name, room: router.room, endpoint: router.endpoint, lastSeenMs: router.lastSeenMs };
@@ -190,7 +291,7 @@ export class RedisControlStore extends CachedControlStore {
     const subscriber = this.connection('subscriber');
     this.command = command;
     this.subscriber = subscriber;
-    for (const [name, script] of Object.entries({ CREATE_TOPIC_IF_ABSENT, SET_TOPIC_MODE, HEARTBEAT_ROUTER, PUBLISH_MEMBERS })) {
+    for (const [name, script] of Object.entries({ CREATE_TOPIC_IF_ABSENT, SET_TOPIC_MODE, HEARTBEAT_ROUTER, PUBLISH_MEMBERS, APPLY_CONTROL })) {
       command.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
     try {
@@ -295,9 +396,13 @@ export class RedisControlStore extends CachedControlStore {
       await this.subscriber?.ping();
       await this.serially(async () => {
         const { routers, members } = await this.loadRoutersAndMembers();
+        // Rooms and groups are re-read too: a missed event must not leave a cut unseen for long.
+        const { rooms, groups } = await this.loadRoomsAndGroups();
         this.update((draft) => {
           draft.routers = routers;
           draft.members = members;
+          for (const r of rooms.values()) putRoom(draft, r);
+          for (const g of groups.values()) putGroup(draft, g);
         });
       });
     } catch (err) {
@@ -325,6 +430,8 @@ export class RedisControlStore extends CachedControlStore {
       } else if (change.kind === 'members') {
         const flat = await command.hgetall(this.membersKey(change.group));
         this.update((draft) => setGroup(draft, change.group, decodeMembers(Object.entries(flat).flat(), this.logger)));
+      } else if (change.kind === 'control') {
+        await this.reloadControl();
       } else {
         const flat = await command.hgetall(this.keys.routers);
         this.update((draft) => (draft.routers = decodeRouters(Object.entries(flat).flat(), this.logger)));
@@ -346,7 +453,64 @@ export class RedisControlStore extends CachedControlStore {
     }
     state.routers = routers;
     state.members = members;
+    const { rooms, groups } = await this.loadRoomsAndGroups();
+    state.rooms = rooms;
+    state.groups = groups;
+    const { audit, auditSeq } = await this.loadAudit();
+    state.audit = audit;
+    state.auditSeq = auditSeq;
     return state;
+  }
+
+  /** Re-reads rooms, group control and the audit log into the cache (after a control event or a conflict). */
+  private async reloadControl(): Promise<void> {
+    const { rooms, groups } = await this.loadRoomsAndGroups();
+    const { audit } = await this.loadAudit();
+    this.update((draft) => {
+      for (const r of rooms.values()) putRoom(draft, r);
+      for (const g of groups.values()) putGroup(draft, g);
+      putAudit(draft, audit);
+    });
+  }
+
+  private async loadRoomsAndGroups(): Promise<Pick<ControlState, 'rooms' | 'groups'>> {
+    const command = this.command!;
+    const [roomsFlat, groupsFlat] = await Promise.all([command.hgetall(this.keys.rooms), command.hgetall(this.keys.groupControl)]);
+    const rooms = new Map<string, RoomControl>();
+    for (const json of Object.values(roomsFlat)) {
+      try {
+        const room = decodeRoom(json);
+        rooms.set(room.room, room);
+      } catch (err) {
+        this.logger.error({ err, json }, 'ignoring a malformed room record in redis');
+      }
+    }
+    const groups = new Map<string, GroupControl>();
+    for (const json of Object.values(groupsFlat)) {
+      try {
+        const group = decodeGroup(json);
+        groups.set(group.group, group);
+      } catch (err) {
+        this.logger.error({ err, json }, 'ignoring a malformed group control record in redis');
+      }
+    }
+    return { rooms, groups };
+  }
+
+  /** The retained audit entries, oldest first, and the last seq used. */
+  private async loadAudit(): Promise<{ audit: AuditEntry[]; auditSeq: number }> {
+    const command = this.command!;
+    const [list, seq] = await Promise.all([command.lrange(this.keys.audit, 0, AUDIT_RETAIN_ENTRIES - 1), command.get(this.keys.auditSeq)]);
+    const audit: AuditEntry[] = [];
+    for (const json of list) {
+      try {
+        audit.push(decodeAudit(json));
+      } catch (err) {
+        this.logger.error({ err, json }, 'ignoring a malformed audit entry in redis');
+      }
+    }
+    audit.reverse();
+    return { audit, auditSeq: Number(seq ?? 0) };
   }
 
   private async loadRoutersAndMembers(): Promise<Pick<ControlState, 'routers' | 'members'>> {
@@ -381,6 +545,7 @@ export class RedisControlStore extends CachedControlStore {
 }
 
 function scriptName(script: ScriptDefinition): string {
+  if (script === APPLY_CONTROL) return 'APPLY_CONTROL';
   if (script === CREATE_TOPIC_IF_ABSENT) return 'CREATE_TOPIC_IF_ABSENT';
   if (script === SET_TOPIC_MODE) return 'SET_TOPIC_MODE';
   if (script === HEARTBEAT_ROUTER) return 'HEARTBEAT_ROUTER';
@@ -455,4 +620,45 @@ function setGroup(state: ControlState, group: string, members: GroupMember[]): v
   const byRouter = new Map<string, GroupMember[]>();
   for (const member of members) byRouter.set(member.router, [...(byRouter.get(member.router) ?? []), member]);
   state.members.set(group, byRouter);
+}
+
+function decodeRoom(json: string): RoomControl {
+  return StoredRoomSchema.parse(JSON.parse(json));
+}
+
+function decodeGroup(json: string): GroupControl {
+  return StoredGroupSchema.parse(JSON.parse(json));
+}
+
+function decodeAudit(json: string): AuditEntry {
+  const { detailsJson, ...entry } = StoredAuditSchema.parse(JSON.parse(json));
+  let details: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(detailsJson);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) details = parsed as Record<string, unknown>;
+  } catch {
+    // Kept as an empty object: the entry itself still says who did what.
+  }
+  return { ...entry, details };
+}
+
+/** Records never go back a version in the cache, whatever order replies and events arrive in. */
+function putRoom(state: ControlState, room: RoomControl): void {
+  const cached = state.rooms.get(room.room);
+  if (cached && cached.version > room.version) return;
+  state.rooms.set(room.room, room);
+}
+
+function putGroup(state: ControlState, group: GroupControl): void {
+  const cached = state.groups.get(group.group);
+  if (cached && cached.version > group.version) return;
+  state.groups.set(group.group, group);
+}
+
+/** Merges entries into the cached audit log by seq, keeping it sorted and bounded. */
+function putAudit(state: ControlState, entries: AuditEntry[]): void {
+  const bySeq = new Map(state.audit.map((e) => [e.seq, e]));
+  for (const e of entries) bySeq.set(e.seq, e);
+  state.audit = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-AUDIT_RETAIN_ENTRIES);
+  state.auditSeq = Math.max(state.auditSeq, ...entries.map((e) => e.seq));
 }

@@ -6,6 +6,11 @@
  *   {p}routers          hash   router name → {name, room, endpoint, lastSeenMs}
  *   {p}groups           set    groups that have members
  *   {p}members:<group>  hash   client ID → {clientId, room, router, lastSeenMs}
+ *   {p}rooms            hash   room → room control JSON {room, status, version, changedAtMs, changedBy, reason}
+ *   {p}group-control    hash   broker group → {group, epoch, leader, frozen, version, changedAtMs, changedBy, reason}
+ *   {p}audit            list   audit entry JSON, newest first, trimmed to the retained count; `details` is
+ *                              held as a JSON string (detailsJson) so cjson never turns {} into [] or back
+ *   {p}audit-seq        string the last audit seq used
  *   {p}changes          pub/sub channel of change events {kind, topic?, group?, origin}
  *
  * Topic JSON written by Node is stored as given; setTopicMode re-encodes it with cjson, whose 14 significant
@@ -126,5 +131,58 @@ else
 end
 if changed then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return after
+`,
+};
+
+/**
+ * KEYS[1] rooms hash, KEYS[2] group-control hash, KEYS[3] audit list, KEYS[4] audit seq
+ * ARGV[1] transition JSON {rooms: [{room, status, expectedVersion}], groups: [{group, epoch, leader, frozen,
+ * expectedVersion}], by, action, target, reason, detailsJson, nowMs, retain}, ARGV[2] changes channel,
+ * ARGV[3] change event JSON
+ * Checks every expected version first (0: the record must not exist), then writes every record, appends one
+ * audit entry and publishes once. Returns {'conflict', 'room'|'group', name, current version} and changes
+ * nothing, or {'ok', audit JSON, room count, room JSON..., group JSON...}.
+ */
+export const APPLY_CONTROL: ScriptDefinition = {
+  numberOfKeys: 4,
+  lua: `
+local t = cjson.decode(ARGV[1])
+local rooms = t.rooms or {}
+local groups = t.groups or {}
+for i = 1, #rooms do
+  local existing = redis.call('HGET', KEYS[1], rooms[i].room)
+  local current = 0
+  if existing then current = cjson.decode(existing).version end
+  if current ~= rooms[i].expectedVersion then return {'conflict', 'room', rooms[i].room, current} end
+end
+for i = 1, #groups do
+  local existing = redis.call('HGET', KEYS[2], groups[i].group)
+  local current = 0
+  if existing then current = cjson.decode(existing).version end
+  if current ~= groups[i].expectedVersion then return {'conflict', 'group', groups[i].group, current} end
+end
+local reply = {'ok', '', #rooms}
+local firstVersion = 0
+for i = 1, #rooms do
+  local r = rooms[i]
+  local encoded = cjson.encode({room = r.room, status = r.status, version = r.expectedVersion + 1, changedAtMs = t.nowMs, changedBy = t.by, reason = t.reason})
+  redis.call('HSET', KEYS[1], r.room, encoded)
+  if firstVersion == 0 then firstVersion = r.expectedVersion + 1 end
+  reply[#reply + 1] = encoded
+end
+for i = 1, #groups do
+  local g = groups[i]
+  local encoded = cjson.encode({group = g.group, epoch = g.epoch, leader = g.leader, frozen = g.frozen, version = g.expectedVersion + 1, changedAtMs = t.nowMs, changedBy = t.by, reason = t.reason})
+  redis.call('HSET', KEYS[2], g.group, encoded)
+  if firstVersion == 0 then firstVersion = g.expectedVersion + 1 end
+  reply[#reply + 1] = encoded
+end
+local seq = redis.call('INCR', KEYS[4])
+local audit = cjson.encode({seq = seq, atMs = t.nowMs, by = t.by, action = t.action, target = t.target, reason = t.reason, version = firstVersion, detailsJson = t.detailsJson})
+redis.call('LPUSH', KEYS[3], audit)
+redis.call('LTRIM', KEYS[3], 0, t.retain - 1)
+reply[2] = audit
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return reply
 `,
 };

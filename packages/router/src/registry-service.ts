@@ -1,5 +1,6 @@
 import { RoomqError, type BrokerHeartbeatReplyMsg, type BrokerHeartbeatRequestMsg, type GetTopicReplyMsg, type GetTopicRequestMsg } from '@roomq/protocol';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { brokerControlReply } from './broker-control-reply.js';
 import { unary } from './grpc-handlers.js';
 import { brokerStateFromWire, topicConfigToWire, v1Ok } from './registry-wire.js';
 import type { RouterContext } from './router-context.js';
@@ -12,7 +13,12 @@ export function registryServiceImpl(ctx: RouterContext): UntypedServiceImplement
       const state = brokerStateFromWire(call.request.state);
       ctx.brokers.heartbeat(state);
       const topics = await ctx.topics.list();
-      return { status: v1Ok(), heartbeat_interval_ms: ctx.heartbeatIntervalMs, topics: topics.map(topicConfigToWire) };
+      return {
+        status: v1Ok(),
+        heartbeat_interval_ms: ctx.heartbeatIntervalMs,
+        topics: topics.map(topicConfigToWire),
+        ...brokerControlReply(state.group, ctx.control(), ctx.store.health(), ctx.brokers.list()),
+      };
     }),
     GetTopic: unary<Partial<GetTopicRequestMsg>, GetTopicReplyMsg>(logger, 'GetTopic', async (call) => {
       const name = call.request.name;

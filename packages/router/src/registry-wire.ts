@@ -78,6 +78,13 @@ export function brokerStateFromWire(msg: Partial<BrokerStateMsg> | null | undefi
       lagMs: r.lag_ms ?? 0,
       status: text(r.status),
     })),
+    epoch: msg.epoch && msg.epoch > 0 ? msg.epoch : 1,
+    // Brokers that predate acting roles report only `role`, which then is the configured one too.
+    configuredRole: msg.configured_role === 'master' || msg.configured_role === 'slave' ? msg.configured_role : role,
+    fence: text(msg.fence),
+    fenceReason: text(msg.fence_reason),
+    quarantinedBytes: msg.quarantined_bytes ?? 0,
+    quarantinedRecords: msg.quarantined_records ?? 0,
   };
 }
 
@@ -97,6 +104,12 @@ export function brokerStateToWire(state: BrokerState): BrokerStateMsg {
     replication_mode: state.replicationMode,
     upstream: state.upstream,
     replication: state.replication.map((r) => ({ member: r.member, room: r.room, durable_offset: r.durableOffset, lag_bytes: r.lagBytes, lag_ms: r.lagMs, status: r.status })),
+    epoch: state.epoch,
+    configured_role: state.configuredRole,
+    fence: state.fence,
+    fence_reason: state.fenceReason,
+    quarantined_bytes: state.quarantinedBytes,
+    quarantined_records: state.quarantinedRecords,
   };
 }
 

@@ -44,7 +44,7 @@ export async function routeForClient(ctx: RouterContext, topicName: string, clie
  * replicas; leave it out where every client must get the same answer (assignments).
  */
 export function liveQueues(ctx: RouterContext, topic: TopicConfig, clientRoom?: string): RouteQueue[] {
-  const queues = buildRoute({ topic: topic.name, queuesPerBroker: topic.queuesPerBroker, brokers: ctx.brokers.alive(), clientRoom, readHolds: ctx.readHolds() });
+  const queues = buildRoute({ topic: topic.name, queuesPerBroker: topic.queuesPerBroker, brokers: ctx.routable(), clientRoom, readHolds: ctx.readHolds() });
   if (queues.length === 0) {
     // Never an empty queue list: the official client waits forever for a broker it could open telemetry to.
     throw new RoomqError('UNAVAILABLE', `no live broker serves topic ${JSON.stringify(topic.name)}; start a broker or check \`roomq cluster status\``, {

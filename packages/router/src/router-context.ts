@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { BrokerRegistry } from './broker-registry.js';
+import type { BrokerView } from './broker-state.js';
+import type { ControlSnapshot } from './control-cache.js';
 import type { ClientRegistry } from './client-registry.js';
 import type { ControlStore } from './control-store.js';
 import type { LocalGroupMembers } from './group-members.js';
@@ -16,6 +18,10 @@ export interface RouterContext {
   heartbeatIntervalMs: number;
   topics: TopicCatalog;
   brokers: BrokerRegistry;
+  /** Live brokers routes may use: cut rooms and replaced masters left out (routable-brokers.ts). */
+  routable: () => BrokerView[];
+  /** Rooms and group leaders as the router last read them. */
+  control: () => ControlSnapshot;
   /** group → replica that keeps serving reads after its master returned, until the master has heard from it. */
   readHolds: () => ReadonlyMap<string, string>;
   clients: ClientRegistry;

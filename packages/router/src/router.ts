@@ -18,6 +18,8 @@ import type { ControlStoreConfig } from './control-store-config.js';
 import { createControlStore } from './control-store-factory.js';
 import type { ControlStore } from './control-store.js';
 import { ControlSync } from './control-sync.js';
+import { ControlCache } from './control-cache.js';
+import { routableBrokers } from './routable-brokers.js';
 import { CONTROL_FILE_NAME } from './file-control-store.js';
 import { LocalGroupMembers } from './group-members.js';
 import { messagingServiceImpl } from './messaging-service.js';
@@ -70,6 +72,8 @@ export class Router {
   private readonly directory: RoomDirectory;
   private readonly watches = new Set<WatchStream>();
   private store: ControlStore | undefined;
+  private controlCache: ControlCache | undefined;
+  private unsubscribeControl: (() => void) | undefined;
   private sync: ControlSync | undefined;
   private currentStatus: RouterStatus = 'idle';
   private startPromise: Promise<RouterAddress> | undefined;
@@ -91,12 +95,12 @@ export class Router {
       logger: this.logger,
       onTransition: () => {
         // A broker transition can change any topic's route and any group's queues.
-        this.replicaReads.update(this.brokerRegistry.alive());
+        this.replicaReads.update(this.routable());
         this.publishBrokerChange();
       },
       onHeartbeat: () => {
         // A replica overtaking another moves reads without any transition.
-        if (this.replicaReads.update(this.brokerRegistry.alive())) this.publishBrokerChange();
+        if (this.replicaReads.update(this.routable())) this.publishBrokerChange();
       },
     });
     this.clientRegistry = new ClientRegistry({ forgetAfterMs: CLIENT_FORGET_MS, maxClients: MAX_TRACKED_CLIENTS });
@@ -123,6 +127,12 @@ export class Router {
   get endpoint(): string | undefined {
     if (this.boundPort === undefined) return undefined;
     return formatHostPort({ host: this.options.advertisedHost ?? this.options.host, port: this.boundPort });
+  }
+
+  /** Live brokers that routes may use, after room cuts and group leadership (routable-brokers.ts). */
+  private routable(): BrokerView[] {
+    const alive = this.brokerRegistry.alive();
+    return this.controlCache ? routableBrokers(alive, this.controlCache.current) : alive;
   }
 
   /** Brokers known since start, alive or not. */
@@ -169,6 +179,18 @@ export class Router {
       const store = this.options.store ?? (await createControlStore(this.storeConfig(), this.logger, { routerRoom: this.options.room }));
       this.store = store;
       await store.open();
+      const controlCache = new ControlCache(store, this.logger);
+      this.controlCache = controlCache;
+      await controlCache.refresh();
+      // A cut or a promotion changes every route: re-read rooms and groups, then tell Watch streams at once.
+      this.unsubscribeControl = store.onChange((change) => {
+        if (change.kind !== 'rooms' && change.kind !== 'groups' && change.kind !== 'reload') return;
+        void controlCache.refresh().then((changed) => {
+          if (!changed) return;
+          this.replicaReads.update(this.routable());
+          this.publishBrokerChange();
+        });
+      });
       const topics = new TopicCatalog({
         store,
         autoCreateTopics: this.options.autoCreateTopics,
@@ -195,6 +217,8 @@ export class Router {
         heartbeatIntervalMs: this.options.heartbeatIntervalMs,
         topics,
         brokers: this.brokerRegistry,
+        routable: () => this.routable(),
+        control: () => controlCache.current,
         readHolds: () => this.replicaReads.holds,
         clients: this.clientRegistry,
         store,
@@ -254,6 +278,7 @@ export class Router {
   }
 
   private async doClose(): Promise<void> {
+    this.unsubscribeControl?.();
     if (this.startPromise) await this.startPromise.catch(() => undefined);
     if (this.currentStatus === 'failed' || this.currentStatus === 'idle') {
       this.setStatus('closed');
@@ -314,7 +339,7 @@ export class Router {
     try {
       this.brokerRegistry.sweep();
       // A read hold reaching its cap is no broker event; a heartbeat usually notices first, this bounds it.
-      if (this.replicaReads.update(this.brokerRegistry.alive())) this.publishBrokerChange();
+      if (this.replicaReads.update(this.routable())) this.publishBrokerChange();
       this.clientRegistry.sweep();
       const left = this.members.sweep();
       if (left.length > 0) {

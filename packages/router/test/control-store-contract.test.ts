@@ -183,10 +183,129 @@ describe.each([
     }
   });
 
+  it('applies room and group changes atomically by compare-and-set, with one audit entry', async () => {
+    const make = await backend();
+    const [a, b] = [await opened(make), await opened(make)];
+    const heardByA = recorder(a);
+    const heardByB = recorder(b);
+    expect(await a.listRooms()).toEqual([]);
+    expect(await a.listGroups()).toEqual([]);
+    expect(await a.listAudit(10)).toEqual([]);
+
+    const cut = await a.applyControl({
+      rooms: [{ room: 'dc1', status: 'cut', expectedVersion: 0 }],
+      groups: [{ group: 'broker-a', epoch: 2, leader: 'broker-a/1@dc2', frozen: false, expectedVersion: 0 }],
+      audit: { by: 'ops@host', action: 'room-cut', target: 'dc1', reason: 'power loss', details: { moved: ['broker-a'], nested: { empty: {}, list: [] } } },
+    });
+    expect(cut.rooms).toEqual([{ room: 'dc1', status: 'cut', version: 1, changedAtMs: expect.any(Number), changedBy: 'ops@host', reason: 'power loss' }]);
+    expect(cut.groups).toEqual([
+      { group: 'broker-a', epoch: 2, leader: 'broker-a/1@dc2', frozen: false, version: 1, changedAtMs: cut.rooms[0]!.changedAtMs, changedBy: 'ops@host', reason: 'power loss' },
+    ]);
+    expect(cut.audit).toEqual({
+      seq: 1,
+      atMs: cut.rooms[0]!.changedAtMs,
+      by: 'ops@host',
+      action: 'room-cut',
+      target: 'dc1',
+      reason: 'power loss',
+      version: 1,
+      details: { moved: ['broker-a'], nested: { empty: {}, list: [] } },
+    });
+    expect(heardByA).toContainEqual({ kind: 'rooms' });
+    expect(heardByA).toContainEqual({ kind: 'groups', group: 'broker-a' });
+    await waitFor('b to hear of the cut', () => heardByB.some((c) => c.kind === 'rooms') && heardByB.some((c) => c.kind === 'groups' && c.group === 'broker-a'), 1000);
+    expect(await b.listRooms()).toEqual(cut.rooms);
+    expect(await b.listGroups()).toEqual(cut.groups);
+    await waitFor('b to list the audit entry', async () => (await b.listAudit(5)).length === 1);
+    expect(await b.listAudit(5)).toEqual([cut.audit]);
+
+    // b's stale expectation on the group fails the whole change: the room stays cut, no audit entry is added.
+    const stale = await b
+      .applyControl({
+        rooms: [{ room: 'dc1', status: 'active', expectedVersion: 1 }],
+        groups: [{ group: 'broker-a', epoch: 3, leader: 'broker-a/0@dc1', frozen: false, expectedVersion: 0 }],
+        audit: { by: 'ops@host', action: 'room-restore', target: 'dc1', reason: '' },
+      })
+      .catch((err: unknown) => err);
+    expect(stale).toBeInstanceOf(RoomqError);
+    expect(stale).toMatchObject({ code: 'VERSION_CONFLICT', details: { record: 'group', name: 'broker-a', currentVersion: 1 } });
+    expect((await a.listRooms())[0]).toMatchObject({ status: 'cut', version: 1 });
+    expect((await b.listRooms())[0]).toMatchObject({ status: 'cut', version: 1 });
+    expect(await a.listAudit(10)).toHaveLength(1);
+
+    const restored = await b.applyControl({ rooms: [{ room: 'dc1', status: 'active', expectedVersion: 1 }], audit: { by: 'ops2', action: 'room-restore', target: 'dc1', reason: 'back' } });
+    expect(restored.audit).toMatchObject({ seq: 2, version: 2, details: {} });
+    await waitFor('a to see the restore', async () => (await a.listRooms())[0]?.status === 'active');
+    expect((await a.listAudit(10)).map((e) => e.action)).toEqual(['room-restore', 'room-cut']);
+    expect((await a.listAudit(1)).map((e) => e.seq)).toEqual([2]);
+    expect(await a.listAudit(0)).toEqual([]);
+    // A record that exists cannot be created again.
+    await expect(a.applyControl({ rooms: [{ room: 'dc1', status: 'cut', expectedVersion: 0 }], audit: { by: 'x', action: 'room-cut', target: 'dc1', reason: '' } })).rejects.toMatchObject({
+      code: 'VERSION_CONFLICT',
+      details: { record: 'room', name: 'dc1', currentVersion: 2 },
+    });
+  });
+
+  it('lets exactly one of many concurrent transitions on the same version win', async () => {
+    const make = await backend();
+    const [a, b] = [await opened(make), await opened(make)];
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 === 0 ? a : b).applyControl({
+          groups: [{ group: 'g', epoch: 2, leader: `m${i}`, frozen: false, expectedVersion: 0 }],
+          audit: { by: `r${i}`, action: 'group-failback', target: 'g', reason: '' },
+        }),
+      ),
+    );
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'VERSION_CONFLICT' });
+    const winner = (won[0] as PromiseFulfilledResult<{ groups: Array<{ leader: string }> }>).value.groups[0]!.leader;
+    const reopened = await opened(make);
+    expect((await reopened.listGroups()).map((g) => g.leader)).toEqual([winner]);
+    expect(await reopened.listAudit(100)).toHaveLength(1);
+  });
+
+  it('refuses a malformed transition and changes nothing', async () => {
+    const store = await opened(await backend());
+    await expect(
+      store.applyControl({
+        rooms: [
+          { room: 'dc1', status: 'cut', expectedVersion: 0 },
+          { room: 'dc1', status: 'active', expectedVersion: 0 },
+        ],
+        audit: { by: 'x', action: 'room-cut', target: 'dc1', reason: '' },
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(store.applyControl({ groups: [{ group: 'g', epoch: 0, leader: 'm', frozen: false, expectedVersion: 0 }], audit: { by: 'x', action: 'a', target: 'g', reason: '' } })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    expect(await store.listRooms()).toEqual([]);
+    expect(await store.listAudit(10)).toEqual([]);
+  });
+
+  it('keeps rooms, groups and the audit log across close and open', async () => {
+    const make = await backend();
+    const first = make();
+    await first.open();
+    await first.applyControl({
+      rooms: [{ room: 'dc2', status: 'cut', expectedVersion: 0 }],
+      groups: [{ group: 'broker-b', epoch: 2, leader: 'broker-b/1@dc1', frozen: true, expectedVersion: 0 }],
+      audit: { by: 'ops', action: 'room-cut', target: 'dc2', reason: 'drill' },
+    });
+    await first.close();
+    const again = await opened(make);
+    expect(await again.listRooms()).toMatchObject([{ room: 'dc2', status: 'cut', version: 1, changedBy: 'ops', reason: 'drill' }]);
+    expect(await again.listGroups()).toMatchObject([{ group: 'broker-b', epoch: 2, leader: 'broker-b/1@dc1', frozen: true, version: 1 }]);
+    expect(await again.listAudit(10)).toMatchObject([{ seq: 1, action: 'room-cut', target: 'dc2' }]);
+  });
+
   it('refuses use before open', async () => {
     const store = (await backend())();
     await expect(store.listTopics()).rejects.toMatchObject({ code: 'CLOSED' });
     await expect(store.createTopicIfAbsent(topic('x'))).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(store.listRooms()).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(store.applyControl({ audit: { by: 'x', action: 'a', target: 't', reason: '' } })).rejects.toMatchObject({ code: 'CLOSED' });
     expect(store.health()).toEqual({ state: 'healthy' });
   });
 });

@@ -29,14 +29,38 @@ describe('file control store', () => {
     expect(await readdir(dataDir)).toEqual([CONTROL_FILE_NAME]);
     expect(JSON.parse(await readFile(join(dataDir, CONTROL_FILE_NAME), 'utf8'))).toEqual({
       format: 'roomq-router-control',
-      version: 2,
+      version: 3,
       topics: [
         { name: 't1', queuesPerBroker: 4, mode: 'active-active', createdAtMs: 1_700_000_000_000, version: 1 },
         { name: 't2', queuesPerBroker: 4, mode: 'home:dc1', createdAtMs: 1_700_000_000_000, version: 1 },
       ],
       routers: [{ name: 'r1', room: 'dc1', endpoint: '127.0.0.1:9876', lastSeenMs: now }],
       members: [{ group: 'g', router: 'r1', members: [{ clientId: 'dc1@h@1@1', room: 'dc1', lastSeenMs: now + 1 }] }],
+      rooms: [],
+      groups: [],
+      audit: [],
+      auditSeq: 0,
     });
+  });
+
+  it('reads a version 2 file (before room cuts) as having no cuts, and rewrites it as version 3', async () => {
+    const dataDir = await tempDir();
+    const path = join(dataDir, CONTROL_FILE_NAME);
+    const v2 = {
+      format: 'roomq-router-control',
+      version: 2,
+      topics: [{ name: 'kept', queuesPerBroker: 4, mode: 'active-active', createdAtMs: 1_600_000_000_000, version: 3 }],
+      routers: [],
+      members: [],
+    };
+    await writeFile(path, JSON.stringify(v2));
+    const store = await opened({ path });
+    expect(await store.getTopic('kept')).toMatchObject({ version: 3, mode: { kind: 'active-active' } });
+    expect(await store.listRooms()).toEqual([]);
+    expect(await store.listGroups()).toEqual([]);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ version: 3, topics: [{ name: 'kept', version: 3 }], rooms: [], groups: [], audit: [], auditSeq: 0 });
+    const cut = await store.applyControl({ rooms: [{ room: 'dc1', status: 'cut', expectedVersion: 0 }], audit: { by: 'ops', action: 'room-cut', target: 'dc1', reason: 'test' } });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ rooms: [cut.rooms[0]], audit: [cut.audit], auditSeq: 1 });
   });
 
   it('rejects bad options naming the field', () => {
@@ -58,7 +82,7 @@ describe('file control store', () => {
     const store = await opened({ path, legacyHomeRoom: 'dc2' });
     expect(await store.getTopic('old')).toEqual({ name: 'old', queuesPerBroker: 8, mode: { kind: 'home', room: 'dc2' }, createdAtMs: 1_600_000_000_000, version: 1 });
     const json = JSON.parse(await readFile(path, 'utf8'));
-    expect(json).toMatchObject({ version: 2, topics: [{ name: 'old', mode: 'home:dc2', version: 1 }] });
+    expect(json).toMatchObject({ version: 3, topics: [{ name: 'old', mode: 'home:dc2', version: 1 }] });
     // Once migrated, a router of another room reads the same modes and needs no legacyHomeRoom.
     expect((await (await opened({ path })).getTopic('old'))?.mode).toEqual({ kind: 'home', room: 'dc2' });
   });

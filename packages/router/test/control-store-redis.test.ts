@@ -21,6 +21,7 @@ describe('redis control store', () => {
     cut.onChange((c) => changes.push(c));
     await cut.createTopicIfAbsent(topic('before'));
     await cut.publishMembers('r1', 'g', [{ clientId: 'dc1@h@1@1', room: 'dc1', router: 'r1', lastSeenMs: Date.now() }]);
+    await cut.applyControl({ rooms: [{ room: 'dc1', status: 'cut', expectedVersion: 0 }], audit: { by: 'ops', action: 'room-cut', target: 'dc1', reason: 'before' } });
 
     await proxy.stop();
     await waitFor('the store to report itself degraded', () => cut.health().state === 'degraded', 2000);
@@ -34,9 +35,12 @@ describe('redis control store', () => {
     expect(refused.retriable).toBe(true);
     expect(refused.message).toMatch(/the control store \(redis 127\.0\.0\.1:\d+\) is unreachable: connect ECONNREFUSED .*; routers keep serving the last known state; retry when Redis is back/);
     expect((await failure(cut.setTopicMode('before', { kind: 'active-active' }, 1))).code).toBe('UNAVAILABLE');
+    expect((await failure(cut.applyControl({ rooms: [{ room: 'dc1', status: 'cut', expectedVersion: 1 }], audit: { by: 'x', action: 'room-cut', target: 'dc1', reason: '' } }))).code).toBe('UNAVAILABLE');
     expect(Date.now() - startedMs).toBeLessThan(500);
     // Reads keep working from the cache; heartbeats and reports are skipped, not failed.
     expect(await cut.getTopic('before')).toMatchObject({ name: 'before', version: 1 });
+    expect(await cut.listRooms()).toMatchObject([{ room: 'dc1', status: 'cut', version: 1 }]);
+    expect(await cut.listAudit(5)).toMatchObject([{ action: 'room-cut', reason: 'before' }]);
     expect((await cut.listMembers('g', 5000)).map((m) => m.clientId)).toEqual(['dc1@h@1@1']);
     await cut.heartbeatRouter({ name: 'r1', room: 'dc1', endpoint: 'h:1', lastSeenMs: Date.now() });
     await cut.publishMembers('r1', 'g', []);
@@ -44,10 +48,13 @@ describe('redis control store', () => {
     // Other routers keep changing the state meanwhile.
     await other.createTopicIfAbsent(topic('while-down'));
     await other.setTopicMode('before', { kind: 'active-active' }, 1);
+    await other.applyControl({ rooms: [{ room: 'dc1', status: 'active', expectedVersion: 1 }], audit: { by: 'ops', action: 'room-restore', target: 'dc1', reason: 'while down' } });
 
     await proxy.start();
     await waitFor('the store to be healthy again', () => cut.health().state === 'healthy', 5000);
     expect(changes).toContainEqual({ kind: 'reload' });
+    expect(await cut.listRooms()).toMatchObject([{ room: 'dc1', status: 'active', version: 2 }]);
+    expect((await cut.listAudit(5)).map((e) => e.reason)).toEqual(['while down', 'before']);
     expect(await cut.getTopic('while-down')).toMatchObject({ name: 'while-down', version: 1 });
     expect(await cut.getTopic('before')).toMatchObject({ mode: { kind: 'active-active' }, version: 2 });
     expect((await cut.createTopicIfAbsent(topic('after'))).created).toBe(true);

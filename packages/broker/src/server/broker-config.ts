@@ -3,6 +3,8 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PROPERTIES_BYTES, parseConfig } fro
 
 /** Default wait of a sync:N write for its replicas before the producer gets REPLICATION_TIMEOUT. */
 export const DEFAULT_REPLICATION_TIMEOUT_MS = 3000;
+/** Default write lease: a few heartbeats, so one lost reply never fences a healthy broker. */
+export const DEFAULT_WRITE_LEASE_MS = 4000;
 /** Default interval of heartbeats to routers; a router may ask for another in its reply. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
 /** Default most messages in one frame the broker streams to a subscriber. */
@@ -44,6 +46,11 @@ export const BrokerConfigSchema = z
     maxBodyBytes: z.number().int().min(1).default(DEFAULT_MAX_BODY_BYTES),
     maxPropertiesBytes: z.number().int().min(1).default(DEFAULT_MAX_PROPERTIES_BYTES),
     heartbeatIntervalMs: z.number().int().min(10).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
+    /**
+     * Isolation fence: writes are refused once no router with a healthy control state has answered a heartbeat
+     * for this long, so a room cut off from the others stops taking writes nobody else will see.
+     */
+    writeLeaseMs: z.number().int().min(100).default(DEFAULT_WRITE_LEASE_MS),
     subscribeBatchMessages: z.number().int().min(1).default(DEFAULT_SUBSCRIBE_BATCH_MESSAGES),
     subscribeBatchBytes: z.number().int().min(1024).default(DEFAULT_SUBSCRIBE_BATCH_BYTES),
     maxPendingFramesPerStream: z.number().int().min(1).default(DEFAULT_MAX_PENDING_FRAMES_PER_STREAM),

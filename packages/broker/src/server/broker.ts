@@ -6,8 +6,12 @@ import { brokerName, type BrokerConfig } from './broker-config.js';
 import { dataService } from './data-service.js';
 import { Ingest } from './ingest.js';
 import { messagingService } from './messaging-service.js';
+import { GroupControlView } from './group-control-view.js';
+import { Leadership } from './leadership.js';
+import { Quarantine } from './quarantine.js';
 import { ReplicationRole } from './replication-role.js';
 import { RouterLink } from './router-link.js';
+import { WriteLease } from './write-lease.js';
 import { TopicTable } from './topic-table.js';
 
 export type BrokerStatus = 'new' | 'starting' | 'ready' | 'failed' | 'stopping' | 'closed';
@@ -35,6 +39,10 @@ export class Broker {
   private server: Server | undefined;
   private link: RouterLink | undefined;
   private replication: ReplicationRole | undefined;
+  private leadership: Leadership | undefined;
+  private quarantine: Quarantine | undefined;
+  private readonly control = new GroupControlView();
+  private readonly lease: WriteLease;
   private starting: Promise<BrokerInfo> | undefined;
   private closing: Promise<void> | undefined;
   private endpointValue = '';
@@ -49,6 +57,7 @@ export class Broker {
   ) {
     this.name = brokerName(config);
     this.logger = logger.child({ component: 'broker', broker: this.name, room: config.room, group: config.group });
+    this.lease = new WriteLease(config.writeLeaseMs);
   }
 
   get status(): BrokerStatus {
@@ -78,8 +87,13 @@ export class Broker {
     );
     this.store = store;
     const topics = new TopicTable((topic) => (this.link ? this.link.getTopic(topic) : Promise.resolve(undefined)));
-    const replication = new ReplicationRole(config, store, this.logger);
+    const quarantine = new Quarantine(config.dataDir, this.logger.child({ component: 'quarantine' }));
+    await quarantine.load();
+    this.quarantine = quarantine;
+    const replication = new ReplicationRole(config, store, quarantine, this.logger);
     this.replication = replication;
+    const leadership = new Leadership(config, store, replication, this.control, this.lease, this.logger.child({ component: 'leadership' }), () => this.link?.beatNow());
+    this.leadership = leadership;
     const ingest = new Ingest(
       store,
       topics,
@@ -107,6 +121,7 @@ export class Broker {
         maxBodyBytes: config.maxBodyBytes,
         closing: this.closingSignal.signal,
         replicated: (endOffset) => replication.replicated(endOffset),
+        commitRefusal: () => leadership.commitRefusal(),
       }));
     server.addService(
       dataServiceDefinition(),
@@ -122,9 +137,21 @@ export class Broker {
     );
     server.addService(replicationServiceDefinition(), replication.handlers());
     this.server = server;
-    await replication.start();
+    await leadership.reconcile();
 
-    this.link = new RouterLink(config.routers, () => this.stateMessage(), { onTopics: (list) => topics.replaceAll(list) }, this.logger, config.heartbeatIntervalMs);
+    this.link = new RouterLink(
+      config.routers,
+      () => this.stateMessage(),
+      {
+        onTopics: (list) => topics.replaceAll(list),
+        onReply: (reply, sentAtMs) => {
+          this.lease.grant(sentAtMs, Number(reply.lease_ms ?? 0));
+          if (reply.control_known && this.control.apply(reply.rooms ?? [], reply.group ?? undefined, reply.members ?? [])) void leadership.reconcile();
+        },
+      },
+      this.logger,
+      config.heartbeatIntervalMs,
+    );
     this.refreshStatus();
     if (this.statusValue === 'starting') this.setStatus('ready');
     await this.link.start();
@@ -141,12 +168,7 @@ export class Broker {
     if (this.statusValue !== 'ready') {
       return new RoomqError('UNAVAILABLE', `broker ${this.name} is ${this.statusValue}; send to another broker`, { details: { broker: this.name } });
     }
-    if (this.config.role !== 'master') {
-      return new RoomqError('FORBIDDEN', `broker ${this.name} is a ${this.config.role} and takes no writes; send to its group's master`, {
-        details: { broker: this.name },
-      });
-    }
-    return undefined;
+    return this.leadership?.writeRefusal();
   }
 
   /** A store that stopped accepting writes turns the broker `failed`, once, and routers hear of it at once. */
@@ -171,6 +193,8 @@ export class Broker {
     this.refreshStatus();
     const store = this.store;
     const stats = store?.stats();
+    const fence = this.leadership?.fence();
+    const quarantined = this.quarantine?.totals();
     const perTopic = new Map<string, { queues: number; total: number }>();
     for (const q of store?.queues() ?? []) {
       const entry = perTopic.get(q.topic) ?? { queues: 0, total: 0 };
@@ -184,7 +208,7 @@ export class Broker {
         group: this.config.group,
         member_id: this.config.memberId,
         room: this.config.room,
-        role: this.config.role,
+        role: this.leadership?.actingRole() ?? this.config.role,
         endpoint: this.endpointValue,
       },
       status: this.statusValue,
@@ -198,8 +222,14 @@ export class Broker {
       flush_mode: this.config.flushMode,
       corrupt_ranges: stats?.corruptRanges.map((r) => ({ start: r.start, end: r.end, reason: r.reason })) ?? [],
       replication_mode: this.replication?.mode ?? this.config.replicationMode,
-      upstream: this.config.upstream ?? '',
+      upstream: this.replication?.upstream ?? '',
       replication: this.replication?.lagView() ?? [],
+      epoch: store?.currentEpoch() ?? 1,
+      configured_role: this.config.role,
+      fence: fence?.fence ?? 'not-leader',
+      fence_reason: fence?.reason ?? '',
+      quarantined_bytes: quarantined?.bytes ?? 0,
+      quarantined_records: quarantined?.records ?? 0,
     };
   }
 

@@ -75,6 +75,8 @@ export interface MessagingServiceDeps {
   endpoint: string;
   /** Waits until the group's replication mode holds the log up to an offset (sync:N). */
   replicated?: (endOffset: number) => Promise<void>;
+  /** Why an offset commit must be refused now (a fenced leader), if it must. */
+  commitRefusal?: () => RoomqError | undefined;
   /** The broker's `maxBodyBytes`, told to producers in Telemetry settings; the protocol default if absent. */
   maxBodyBytes?: number;
   /** Aborted when the broker shuts down; ends the open Telemetry streams instead of waiting out the grace period. */
@@ -133,6 +135,8 @@ export function messagingService(deps: MessagingServiceDeps): UntypedServiceImpl
       const group = groupOf(request.group);
       const { topic, queueId } = await queueOf(request.message_queue);
       const offset = requireOffsetInQueue(topic, queueId, request.offset ?? 0);
+      const refused = deps.commitRefusal?.();
+      if (refused) throw refused;
       // On a replica the store keeps it in its durable offset overlay and forwards it to the master.
       await store.commitOffset(group, topic, queueId, offset);
       // In sync:N an acknowledged commit is on the replicas too, so a failover cannot roll it back.

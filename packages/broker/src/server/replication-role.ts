@@ -1,64 +1,131 @@
 import type { Logger } from 'pino';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ReplicaFollower, SyncGate, UpstreamServer, parseReplicationMode, type MemberProgress } from '@roomq/replicator';
+import { ReplicaFollower, SyncGate, UpstreamServer, parseReplicationMode, type MemberProgress, type ReplicationMode, type TruncateOrder } from '@roomq/replicator';
 import type { ReplicaLagMsg } from '@roomq/protocol';
 import type { MessageStore } from '../store/index.js';
 import { brokerName, type BrokerConfig } from './broker-config.js';
+import { readLogRange } from './log-range.js';
+import type { Quarantine } from './quarantine.js';
 
 /**
- * This member's part in its group's chain. Every member serves its log to the member after it (UpstreamServer);
- * a slave also copies from the member before it (ReplicaFollower) and passes its downstream's progress up, so
- * the master sees every member; in `sync:N` the master acknowledges a write once the first N replicas hold it.
+ * This member's part in its group's replication. Every member serves its log to whoever follows it
+ * (UpstreamServer). A follower copies from one upstream (ReplicaFollower) and passes its downstream's progress
+ * up, so the leader sees every member; a leader in `sync:N` acknowledges a write once the first N members of its
+ * chain hold it. Which of the two a member is, and whom it follows, changes at run time (leadership.ts): after a
+ * room cut an acting master leads and the others follow it; after failback the configured chain returns.
  */
 export class ReplicationRole {
   readonly upstreamServer: UpstreamServer;
-  private readonly follower: ReplicaFollower | undefined;
-  private readonly gate: SyncGate | undefined;
+  private follower: ReplicaFollower | undefined;
+  private following: string | undefined;
+  private gate: SyncGate | undefined;
+  private chain: string[] = [];
+  private readonly modeSpec: ReplicationMode;
   readonly mode: string;
   private readonly startedAtMs = Date.now();
 
   constructor(
     private readonly config: BrokerConfig,
     private readonly store: MessageStore,
+    private readonly quarantine: Quarantine,
     private readonly logger: Logger,
   ) {
     const member = brokerName(config);
-    const mode = parseReplicationMode(config.replicationMode, 'replicationMode');
+    this.modeSpec = parseReplicationMode(config.replicationMode, 'replicationMode');
     this.mode = config.replicationMode;
     this.upstreamServer = new UpstreamServer({ log: store, group: config.group, member, room: config.room, logger: logger.child({ component: 'replication-upstream' }) });
-    if (config.role === 'slave') {
-      store.setRole('replica');
-      this.follower = new ReplicaFollower({
-        log: store,
-        group: config.group,
-        member,
-        room: config.room,
-        upstream: config.upstream!,
-        logger: logger.child({ component: 'replica-follower', upstream: config.upstream }),
-        downstreamProgress: () => this.upstreamServer.downstreamProgress(),
-        // Offsets consumers committed here (the store's overlay) or behind us travel up with every report until
-        // the master's OFFSET_COMMIT records replicate back.
-        offsetCommits: () => [...store.overlayOffsets(), ...this.upstreamServer.downstreamOffsets()],
-      });
-      // The tail's progress travels up at once, so the master's sync gate is not held by a timer.
-      this.upstreamServer.onProgress(() => this.follower?.reportProgress());
-    } else {
-      // Offsets committed at replicas while this master was away: applied (max semantics) on the first report.
-      this.upstreamServer.onOffsetCommits((offsets, from) => {
-        store.applyForwardedOffsets(offsets).catch((err: unknown) => logger.warn({ err, replica: from }, 'could not apply offsets forwarded by a replica; it sends them again'));
-      });
-    }
-    if (config.role !== 'slave' && mode.kind === 'sync') {
-      this.gate = new SyncGate({ group: config.group, replicas: mode.replicas, chain: config.chain, source: this.upstreamServer, logger: logger.child({ component: 'sync-gate' }) });
-    }
+    // A follower's downstream progress travels up at once, so the leader's sync gate is not held by a timer.
+    this.upstreamServer.onProgress(() => this.follower?.reportProgress());
+    // Offsets committed at replicas while this member did not lead: applied (max semantics) once it leads.
+    this.upstreamServer.onOffsetCommits((offsets, from) => {
+      if (this.store.role !== 'master') return;
+      store.applyForwardedOffsets(offsets).catch((err: unknown) => logger.warn({ err, replica: from }, 'could not apply offsets forwarded by a replica; it sends them again'));
+    });
   }
 
   handlers(): UntypedServiceImplementation {
     return this.upstreamServer.handlers();
   }
 
-  async start(): Promise<void> {
-    await this.follower?.start();
+  /** The upstream this member copies from now, if it follows. */
+  get upstream(): string | undefined {
+    return this.following;
+  }
+
+  /**
+   * Takes the group's writes: stops following, makes the store a master and waits in sync:N for the first N of
+   * `chain` (fewer when the chain is shorter: an acting master whose other members are all in a cut room
+   * acknowledges on its own disk, and says so).
+   */
+  async lead(chain: string[]): Promise<void> {
+    await this.stopFollowing();
+    this.store.setRole('master');
+    this.gate?.close();
+    this.gate = undefined;
+    this.setChain(chain);
+  }
+
+  /** Changes the members a leader's sync:N writes wait for, keeping writes already waiting. */
+  setChain(chain: string[]): void {
+    this.chain = [...chain];
+    if (this.modeSpec.kind !== 'sync') return;
+    const replicas = Math.min(this.modeSpec.replicas, chain.length);
+    if (replicas < this.modeSpec.replicas) {
+      this.logger.warn({ mode: this.mode, chain }, `only ${chain.length} member(s) outside cut rooms: writes wait for ${replicas} replica(s) until the group is whole again`);
+    }
+    if (replicas === 0) {
+      this.gate?.close();
+      this.gate = undefined;
+    } else if (this.gate) {
+      this.gate.reconfigure(chain, replicas);
+    } else {
+      this.gate = new SyncGate({ group: this.config.group, replicas, chain, source: this.upstreamServer, logger: this.logger.child({ component: 'sync-gate' }) });
+    }
+  }
+
+  /** Copies the log from `upstream` (restarting the stream when it changes). */
+  async follow(upstream: string): Promise<void> {
+    this.gate?.close();
+    this.gate = undefined;
+    this.chain = [];
+    this.store.setRole('replica');
+    if (this.follower && this.following === upstream) return;
+    await this.stopFollowing();
+    const member = brokerName(this.config);
+    this.following = upstream;
+    this.follower = new ReplicaFollower({
+      log: this.store,
+      group: this.config.group,
+      member,
+      room: this.config.room,
+      upstream,
+      logger: this.logger.child({ component: 'replica-follower', upstream }),
+      downstreamProgress: () => this.upstreamServer.downstreamProgress(),
+      // Offsets consumers committed here (the store's overlay) or behind us travel up with every report until
+      // the leader's OFFSET_COMMIT records replicate back.
+      offsetCommits: () => [...this.store.overlayOffsets(), ...this.upstreamServer.downstreamOffsets()],
+      truncate: (order) => this.truncate(order),
+    });
+    await this.follower.start();
+  }
+
+  /** Stops following without leading (the leader is not known yet). */
+  async stopFollowing(): Promise<void> {
+    const follower = this.follower;
+    this.follower = undefined;
+    this.following = undefined;
+    await follower?.close();
+  }
+
+  /** Keeps the bytes the new epoch does not hold in quarantine, durably, then cuts the log back. */
+  private async truncate(order: TruncateOrder): Promise<void> {
+    const end = this.store.logEndOffset();
+    if (order.offset >= end) return;
+    const bytes = await readLogRange(this.store, order.offset, end);
+    await this.quarantine.save(order.offset, end, bytes, order);
+    // Members downstream of this one may hold the same bytes: they must handshake again after the cut.
+    this.upstreamServer.restartSessions(`${brokerName(this.config)} is cutting its log back to ${order.offset}`);
+    await this.store.truncate(order.offset);
   }
 
   /** Resolves once the first N replicas hold the log up to `endOffset` (sync:N); at once in async mode. */
@@ -84,8 +151,8 @@ export class ReplicationRole {
       lag_ms: p.durableOffset >= end ? 0 : Math.max(0, now - p.reportedAtMs),
       status: p.durableOffset >= end ? 'caught-up' : 'streaming',
     }));
-    // A configured member that never reported is as far behind as the whole log: say so rather than omit it.
-    for (const member of this.config.role === 'master' ? this.config.chain : []) {
+    // A member of the leader's chain that never reported is as far behind as the whole log: say so, not omit it.
+    for (const member of this.store.role === 'master' ? this.chain : []) {
       if (tail.some((t) => t.member === member)) continue;
       tail.push({ member, room: member.split('@')[1] ?? '', durable_offset: 0, lag_bytes: end, lag_ms: end > 0 ? now - this.startedAtMs : 0, status: 'not connected' });
     }

@@ -24,6 +24,8 @@ const CALL_TIMEOUT_MS = 2000;
 export interface RouterLinkEvents {
   /** A router's full topic list, from a heartbeat reply. */
   onTopics(topics: TopicConfigMsg[]): void;
+  /** A router's reply, with its lease and control state; `sentAtMs` is when the heartbeat left. */
+  onReply(reply: BrokerHeartbeatReplyMsg, sentAtMs: number): void;
 }
 
 /**
@@ -76,6 +78,7 @@ export class RouterLink {
     await Promise.all(
       this.clients.map(async (entry) => {
         try {
+          const sentAtMs = Date.now();
           const reply = await call(entry.client.BrokerHeartbeat.bind(entry.client), { state });
           const err = fromWireStatus(reply.status, { endpoint: entry.address });
           if (err) throw err;
@@ -83,6 +86,7 @@ export class RouterLink {
           entry.reachable = true;
           if (reply.heartbeat_interval_ms && reply.heartbeat_interval_ms > 0) this.intervalMs = reply.heartbeat_interval_ms;
           this.events.onTopics(reply.topics ?? []);
+          this.events.onReply(reply, sentAtMs);
         } catch (err) {
           if (entry.reachable !== false) {
             this.logger.warn({ router: entry.address, err: fromGrpcError(err, { endpoint: entry.address }).message }, 'router not answering heartbeats');

@@ -15,3 +15,5 @@ export type { MessageStoreOptions } from './options.js';
 export { nodeFileIO } from './file-io.js';
 export type { FileIO, StoreFile } from './file-io.js';
 export type { CorruptRange } from './log-scanner.js';
+export { EPOCH_GROUP, FIRST_EPOCH } from './epoch-marker.js';
+export type { EpochStart } from './epoch-marker.js';

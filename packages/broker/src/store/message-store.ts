@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { EPOCH_GROUP, epochHistory, epochMarkerTopic, epochOfMarker, type EpochStart } from './epoch-marker.js';
 import {
   MESSAGE_FIXED_SIZE,
   RECORD_HEADER_SIZE,
@@ -569,6 +570,35 @@ export class MessageStore {
     if (this.stateValue === 'closed' || this.closing) return new RoomqError('CLOSED', 'the store is closed');
     if (this.truncating) return new RoomqError('UNAVAILABLE', 'the store is truncating its log; retry when truncate() has resolved');
     return undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Epochs (epoch-marker.ts)
+
+  /** Where each group epoch starts, ascending, from the epoch markers in the log (epoch 1 at offset 0 implied). */
+  epochHistory(): EpochStart[] {
+    const markers: EpochStart[] = [];
+    const prefix = `${EPOCH_GROUP}\u0000`;
+    for (const [key, startOffset] of this.offsets) {
+      if (!key.startsWith(prefix)) continue;
+      const epoch = epochOfMarker(EPOCH_GROUP, key.slice(prefix.length, key.lastIndexOf('\u0000')));
+      if (epoch !== undefined) markers.push({ epoch, startOffset });
+    }
+    return epochHistory(markers);
+  }
+
+  /** The newest epoch this log has reached. */
+  currentEpoch(): number {
+    const history = this.epochHistory();
+    return history[history.length - 1]!.epoch;
+  }
+
+  /**
+   * Master only: records that `epoch` starts at `startOffset` (the log end when this member took over, before
+   * any write of the new epoch). Resolves once the marker is durable.
+   */
+  async markEpoch(epoch: number, startOffset: number): Promise<void> {
+    await this.commitOffset(EPOCH_GROUP, epochMarkerTopic(epoch), 0, startOffset);
   }
 
   // -------------------------------------------------------------------------------------------------------

@@ -1,61 +1,15 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { RecordType, forEachRecord, replicationServiceDefinition } from '@roomq/protocol';
+import { RecordType, forEachRecord } from '@roomq/protocol';
 import { ReplicaFollower } from '@roomq/replicator';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseBrokerConfig } from '../../src/server/broker-config.js';
-import { ReplicationRole } from '../../src/server/replication-role.js';
 import type { MessageStore } from '../../src/store/index.js';
 import { openStore, request, tempDir, waitFor } from '../store/helpers.js';
+import { chainMember } from './chain-member.js';
 
 const GROUP = 'broker-a';
-const silent = pino({ level: 'silent' });
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
 });
-
-interface Member {
-  store: MessageStore;
-  role: ReplicationRole;
-  port: number;
-  /** Stops serving and following, then closes the store: a broker going down. */
-  stop(): Promise<void>;
-}
-
-/**
- * One chain member as the broker wires it (ReplicationRole over a real MessageStore, served over real gRPC on
- * loopback), without the router link and client services.
- */
-async function member(options: { dataDir: string; memberId: number; room: string; upstreamPort?: number; port?: number }): Promise<Member> {
-  const store = await openStore({ dataDir: options.dataDir, segmentSizeBytes: 256 * 1024 });
-  const config = parseBrokerConfig({
-    group: GROUP,
-    memberId: options.memberId,
-    room: options.room,
-    role: options.upstreamPort === undefined ? 'master' : 'slave',
-    ...(options.upstreamPort === undefined ? {} : { upstream: `127.0.0.1:${options.upstreamPort}` }),
-    routers: ['127.0.0.1:1'],
-    dataDir: options.dataDir,
-    segmentSizeBytes: 256 * 1024,
-  });
-  const role = new ReplicationRole(config, store, silent);
-  const server = new Server();
-  server.addService(replicationServiceDefinition(), role.handlers());
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
-  );
-  await role.start();
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (stopped ??= (async () => {
-      server.forceShutdown();
-      await role.close();
-      await store.close();
-    })());
-  cleanups.push(stop);
-  return { store, role, port, stop };
-}
 
 /** Every OFFSET_COMMIT record of a store's durable log, in log order. */
 async function offsetRecords(store: MessageStore): Promise<Array<{ group: string; topic: string; queueId: number; offset: number }>> {
@@ -78,10 +32,10 @@ describe('offsets committed at replicas reach the master and never roll back', (
   it('master -> r1 -> r2: commits at r1 and r2 while the master is down survive a restart and are in force on the master once it returns', async () => {
     const masterDir = await tempDir();
     const r1Dir = await tempDir();
-    let master = await member({ dataDir: masterDir, memberId: 0, room: 'dc1' });
+    let master = await chainMember(cleanups, { dataDir: masterDir, memberId: 0, room: 'dc1' });
     const masterPort = master.port;
-    let r1 = await member({ dataDir: r1Dir, memberId: 1, room: 'dc1', upstreamPort: masterPort });
-    const r2 = await member({ dataDir: await tempDir(), memberId: 2, room: 'dc2', upstreamPort: r1.port });
+    let r1 = await chainMember(cleanups, { dataDir: r1Dir, memberId: 1, room: 'dc1', upstreamPort: masterPort });
+    const r2 = await chainMember(cleanups, { dataDir: await tempDir(), memberId: 2, room: 'dc2', upstreamPort: r1.port });
     const r1Port = r1.port;
 
     for (let q = 0; q < 2; q++) await master.store.appendMessages(Array.from({ length: 20 }, (_, i) => request({ topic: 't', queueId: q, body: `m${q}-${i}` })));
@@ -97,12 +51,12 @@ describe('offsets committed at replicas reach the master and never roll back', (
 
     // r1 restarts: its commit is still in force.
     await r1.stop();
-    r1 = await member({ dataDir: r1Dir, memberId: 1, room: 'dc1', upstreamPort: masterPort, port: r1Port });
+    r1 = await chainMember(cleanups, { dataDir: r1Dir, memberId: 1, room: 'dc1', upstreamPort: masterPort, port: r1Port });
     expect(r1.store.committedOffset('g', 't', 0)).toBe(12);
     expect(r1.store.overlayOffsets()).toEqual([{ group: 'g', topic: 't', queueId: 0, offset: 12 }]);
 
     // The master returns on its address; the first progress report of r1 carries both commits.
-    master = await member({ dataDir: masterDir, memberId: 0, room: 'dc1', port: masterPort });
+    master = await chainMember(cleanups, { dataDir: masterDir, memberId: 0, room: 'dc1', port: masterPort });
     expect(master.store.committedOffset('g', 't', 0)).toBe(3);
     await waitFor(() => master.role.upstreamServer.connectedReplicas() === 1, 'r1 reconnects', 20_000);
     const connectedAt = Date.now();

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
-import { Admin } from '@roomq/client';
+import { Admin, type RoomListing } from '@roomq/client';
 import { makeOutput, table } from '../output.js';
 import { routerList, routerOption } from '../routers.js';
 import { UsageError } from '../usage-error.js';
+import { groupsTable, roomsTable } from './room.js';
 
 export const clusterUsage = 'roomq cluster status [--router ADDR] [--json]';
 
@@ -14,18 +15,35 @@ export async function clusterCommand(argv: string[]): Promise<void> {
   const admin = new Admin({ router: routerList(values.router)[0]! });
   try {
     const status = await admin.clusterStatus();
-    out.result(status, () =>
+    // Rooms and group leadership come from a second call; a router that predates them still shows the rest.
+    const control: RoomListing | undefined = await admin.listRooms().catch(() => undefined);
+    out.result({ ...status, ...(control ? { rooms: control.rooms, groups: control.groups } : {}) }, () =>
       [
         `router ${status.routerName} (room ${status.room}); ${status.topicCount} topics; control store ${status.controlStore}: ${status.controlStoreHealth}`,
         '',
         table(['router', 'room', 'endpoint', 'alive'], status.routers.map((r) => [r.name, r.room, r.endpoint, r.alive ? 'yes' : 'NO'])),
         '',
+        ...(control ? [roomsTable(control), '', groupsTable(control), ''] : []),
         table(
-          ['broker', 'room', 'role', 'status', 'alive', 'writable', 'endpoint', 'log end', 'flushed', 'flush'],
-          status.brokers.map((b) => [b.name, b.room, b.role, b.status + (b.statusReason ? ` (${b.statusReason})` : ''), b.alive ? 'yes' : 'NO', b.writable ? 'yes' : 'no', b.endpoint, b.logEndOffset ?? 0, b.flushedOffset ?? 0, b.flushMode ?? '']),
+          ['broker', 'room', 'role', 'epoch', 'status', 'alive', 'writable', 'fence', 'endpoint', 'log end', 'flushed', 'flush'],
+          status.brokers.map((b) => [
+            b.name,
+            b.room,
+            b.configuredRole && b.configuredRole !== b.role ? `${b.role} (configured ${b.configuredRole})` : b.role,
+            b.epoch ?? '',
+            b.status + (b.statusReason ? ` (${b.statusReason})` : ''),
+            b.alive ? 'yes' : 'NO',
+            b.writable ? 'yes' : 'no',
+            b.fence ? `${b.fence}${b.fenceReason ? `: ${b.fenceReason}` : ''}` : '',
+            b.endpoint,
+            b.logEndOffset ?? 0,
+            b.flushedOffset ?? 0,
+            b.flushMode ?? '',
+          ]),
         ),
         ...replicationLines(status.brokers),
         ...corruptionLines(status.brokers),
+        ...quarantineLines(status.brokers),
       ].join('\n'),
     );
   } finally {
@@ -39,6 +57,12 @@ function corruptionLines(brokers: Array<{ name: string; corruptRanges: Array<{ s
   for (const broker of brokers) {
     for (const range of broker.corruptRanges) lines.push(`CORRUPT ${broker.name}: log bytes [${range.start}, ${range.end}) are refused: ${range.reason}`);
   }
+  return lines.length > 0 ? ['', ...lines] : [];
+}
+
+/** Bytes a member cut on rejoin and kept aside: an operator must look at them (roomq quarantine). */
+function quarantineLines(brokers: Array<{ name: string; quarantinedBytes: number; quarantinedRecords: number }>): string[] {
+  const lines = brokers.filter((b) => b.quarantinedBytes > 0).map((b) => `QUARANTINED ${b.name}: ${b.quarantinedRecords} records, ${b.quarantinedBytes} bytes cut on rejoin and kept aside`);
   return lines.length > 0 ? ['', ...lines] : [];
 }
 

@@ -50,7 +50,7 @@ export async function localCommand(argv: string[]): Promise<void> {
   const dataDir = resolve(values['data-dir'] ?? DEFAULT_DATA_DIR);
   const ports = { routerPort: intOption(values['router-port'], '--router-port', 9876), brokerPort: intOption(values['broker-port'], '--broker-port', 10911) };
   const flushMode = values.flush === 'async' ? 'async' : 'sync';
-  // sync:1 by default: an acknowledged message is on the master and the slave beside it.
+  // sync:1 by default: an acknowledged message is on the master and on its replica in the other room.
   const replicationMode = values.replication ?? 'sync:1';
   const logDir = join(dataDir, 'logs');
   const servers: ServerHandle[] = [];

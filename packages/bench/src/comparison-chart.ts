@@ -1,0 +1,32 @@
+import type { MetricKey } from './comparison.js';
+import { formatRatio } from './comparison-markdown.js';
+import type { ComparisonResult } from './peer-comparison.js';
+import { formatValue } from './report.js';
+import { barChartSvg, type ChartPanel } from './svg-chart.js';
+
+/** The figures people look at first; the tables hold the rest. */
+const CHARTED: ReadonlyArray<{ key: MetricKey; title: string }> = [
+  { key: 'publish', title: 'Async publish, 1,000 in flight (msg/s, higher is better)' },
+  { key: 'consume', title: 'Backlog consume (msg/s, higher is better)' },
+  { key: 'syncP50', title: 'Sync publish p50, 1 in flight (ms, lower is better)' },
+  { key: 'e2eP50', title: 'End-to-end p50 at a fixed rate (ms, lower is better)' },
+  { key: 'e2eP99', title: 'End-to-end p99 at a fixed rate (ms, lower is better)' },
+];
+
+export function comparisonChart(result: ComparisonResult, subtitle: string): string {
+  const panels: ChartPanel[] = CHARTED.map(({ key, title }) => {
+    const row = result.rows.find((r) => r.key === key)!;
+    return {
+      title,
+      bars: [
+        { label: result.roomq.label, value: row.roomq, text: row.roomq === undefined ? '' : formatValue(row.roomq), highlight: true, hatched: !result.roomq.durability.fsyncedBeforeAck },
+        ...result.peers.map((peer, i) => {
+          const cell = row.peers[i]!;
+          const text = cell.value === undefined ? '' : `${formatValue(cell.value)}${cell.advantage === undefined ? '' : `  (roomq ${formatRatio(cell.advantage)})`}`;
+          return { label: peer.label, value: cell.value, text, hatched: !peer.durability.fsyncedBeforeAck };
+        }),
+      ],
+    };
+  });
+  return barChartSvg('roomq beside its peers, same machine, same run', subtitle, panels);
+}

@@ -1,0 +1,55 @@
+import type { ComparisonRow, SubjectResult, TargetVerdict } from './comparison.js';
+import { formatValue } from './report.js';
+
+/** A peer that was asked for (or would have run by default) and did not, and why. */
+export interface SkippedPeer {
+  peer: string;
+  variant?: string;
+  reason: string;
+}
+
+export interface ComparisonTables {
+  /** What the scenarios were run with, e.g. "1 KiB messages, 200,000 published then consumed, …". */
+  setup: string;
+  roomq: SubjectResult;
+  peers: readonly SubjectResult[];
+  rows: readonly ComparisonRow[];
+  targets: readonly TargetVerdict[];
+  skipped: readonly SkippedPeer[];
+  /** File name of the chart beside the markdown, if one was written. */
+  chart?: string;
+}
+
+/** The side-by-side section of the report: figures with ratios, what each ack means, targets, skips. */
+export function comparisonMarkdown(t: ComparisonTables): string {
+  const out: string[] = ['## Side by side', '', t.setup, ''];
+  out.push('Each peer cell is `value (ratio)`; the ratio is how many times better roomq is: roomq ÷ peer for throughput, peer ÷ roomq for latency, so above 1× roomq is ahead.', '');
+  out.push(tableRow(['scenario', 'metric', 'unit', t.roomq.label, ...t.peers.map((p) => p.label)]));
+  out.push(tableRow(['---', '---', '---', '---:', ...t.peers.map(() => '---:')]));
+  for (const row of t.rows) {
+    const cells = row.peers.map((p) => (p.value === undefined ? '—' : `${formatValue(p.value)}${p.advantage === undefined ? '' : ` (${formatRatio(p.advantage)})`}`));
+    out.push(tableRow([row.scenario, row.metric, row.unit, row.roomq === undefined ? '—' : formatValue(row.roomq), ...cells]));
+  }
+  if (t.chart) out.push('', `![side by side](${t.chart})`);
+
+  out.push('', '### What an acknowledgement means', '', '| system | fsynced before ack | ack means |', '| --- | --- | --- |');
+  for (const s of [t.roomq, ...t.peers]) out.push(`| ${s.label} | ${s.durability.fsyncedBeforeAck ? 'yes' : '**no**'} | ${s.durability.ackMeans} |`);
+
+  out.push('', '### Targets (ratios from this run)', '', '| target | roomq | compared with | ratio | needed | result |', '| --- | ---: | --- | ---: | ---: | --- |');
+  for (const v of t.targets) {
+    const against = v.against ? `${v.against.label}: ${formatValue(v.against.value)}` : v.note;
+    out.push(`| ${v.target} | ${v.roomq === undefined ? '—' : formatValue(v.roomq)} | ${against} | ${v.ratio === undefined ? '—' : formatRatio(v.ratio)} | ${formatRatio(v.needed)} | ${v.status === 'met' ? 'met' : v.status === 'missed' ? '**missed**' : 'not evaluated'} |`);
+  }
+
+  const notes = [...t.skipped.map((s) => `skipped ${s.variant ? `${s.peer}:${s.variant}` : s.peer}: ${s.reason}`), ...[t.roomq, ...t.peers].flatMap((s) => s.notes.map((n) => `${s.label}: ${n}`))];
+  if (notes.length > 0) out.push('', '### Notes', '', ...notes.map((n) => `- ${n}`));
+  return out.join('\n');
+}
+
+export function formatRatio(ratio: number): string {
+  return `${ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2)}×`;
+}
+
+function tableRow(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}

@@ -1,0 +1,154 @@
+import type { PeerSelection } from './bench-options.js';
+import { comparisonRows, evaluateTargets, type ComparisonRow, type MetricKey, type SubjectResult, type TargetVerdict } from './comparison.js';
+import type { SkippedPeer } from './comparison-markdown.js';
+import type { Subject } from './peers/peer.js';
+import { tcpReachable } from './peers/tcp-probe.js';
+import { formatValue, progress } from './report.js';
+import { RoomqSubject } from './roomq-subject.js';
+import { asyncPublish, backlogConsume, endToEndLatency, syncPublishLatency } from './subject-scenarios.js';
+
+/** Counts and windows of the side-by-side scenarios; bounded so a full run takes minutes. */
+export interface ComparisonSettings {
+  /** Published with `inFlight` unacknowledged, then consumed back as a backlog. */
+  count: number;
+  inFlight: number;
+  /** Publishes timed one at a time. */
+  latencyCount: number;
+  e2eRatePerSec: number;
+  e2eSeconds: number;
+  e2eWarmupSeconds: number;
+  /** How long a backlog or the end-to-end tail may take to arrive before the scenario counts as failed. */
+  timeoutMs: number;
+}
+
+export function comparisonSettings(quick: boolean): ComparisonSettings {
+  return quick
+    ? { count: 20_000, inFlight: 1000, latencyCount: 500, e2eRatePerSec: 5000, e2eSeconds: 1.5, e2eWarmupSeconds: 0.5, timeoutMs: 60_000 }
+    : { count: 200_000, inFlight: 1000, latencyCount: 5000, e2eRatePerSec: 5000, e2eSeconds: 10, e2eWarmupSeconds: 1, timeoutMs: 180_000 };
+}
+
+export interface ComparisonResult {
+  settings: ComparisonSettings;
+  setup: string;
+  roomq: SubjectResult;
+  peers: SubjectResult[];
+  skipped: SkippedPeer[];
+  rows: ComparisonRow[];
+  targets: TargetVerdict[];
+}
+
+/** How long the reachability probe waits for a peer's port before it is skipped. */
+const PROBE_TIMEOUT_MS = 1_000;
+/** At 5k msg/s every message should be in well within this after the last send. */
+const E2E_DRAIN_TIMEOUT_MS = 15_000;
+
+/** roomq first, then each picked peer that answers, one at a time so none steals the others' cores. */
+export async function runComparison(workDir: string, selection: PeerSelection, settings: ComparisonSettings): Promise<ComparisonResult> {
+  const roomqSubject = await RoomqSubject.start(workDir);
+  let roomq: SubjectResult;
+  try {
+    roomq = await measure(roomqSubject, settings);
+  } finally {
+    await roomqSubject.close();
+  }
+  const peers: SubjectResult[] = [];
+  const skipped: SkippedPeer[] = [];
+  for (const { peer, variants } of selection.picks) {
+    if (!(await tcpReachable(peer.endpoint, PROBE_TIMEOUT_MS))) {
+      skipped.push({ peer: peer.name, reason: `nothing answers on ${peer.endpoint}${selection.explicit ? '' : ' (not running here; --peers picks which to run)'}` });
+      progress(`  ${peer.name}: skipped, nothing answers on ${peer.endpoint}`);
+      continue;
+    }
+    for (const variant of variants) {
+      let subject: Subject;
+      const opening = performance.now();
+      try {
+        subject = await peer.open(variant);
+        progress(`  ${subject.shortLabel}: ready in ${((performance.now() - opening) / 1000).toFixed(1)} s`);
+      } catch (err) {
+        skipped.push({ peer: peer.name, variant, reason: describe(err) });
+        progress(`  ${peer.name}:${variant}: skipped, ${describe(err)}`);
+        continue;
+      }
+      try {
+        peers.push(await measure(subject, settings));
+      } finally {
+        await subject.close().catch((err: unknown) => skipped.push({ peer: peer.name, variant, reason: `ran, but closing failed: ${describe(err)}` }));
+      }
+    }
+  }
+  return { settings, setup: describeSetup(settings), roomq, peers, skipped, rows: comparisonRows(roomq, peers), targets: evaluateTargets(roomq, peers) };
+}
+
+/** Runs every scenario on one subject; a scenario that fails leaves its figures out and says why in a note. */
+async function measure(subject: Subject, s: ComparisonSettings): Promise<SubjectResult> {
+  const started = performance.now();
+  const result: SubjectResult = { id: subject.id, label: subject.label, shortLabel: subject.shortLabel, durability: subject.durability, values: {}, notes: [] };
+  const record = (key: MetricKey, value: number, unit: string, what: string): void => {
+    result.values[key] = value;
+    progress(`  ${subject.shortLabel} · ${what}: ${formatValue(value)} ${unit}`);
+  };
+  const attempt = async (what: string, run: () => Promise<void>): Promise<void> => {
+    try {
+      await run();
+    } catch (err) {
+      result.notes.push(`${what} failed: ${describe(err)}`);
+      progress(`  ${subject.shortLabel} · ${what} failed: ${describe(err)}`);
+    }
+  };
+
+  await attempt('async publish', async () => {
+    const session = await subject.openSession('backlog');
+    try {
+      const published = await asyncPublish(session, s.count, s.inFlight);
+      record('publish', Math.round(published.msgsPerSec), 'msg/s', `async publish, ${s.inFlight} in flight`);
+      if (published.failed > 0) result.notes.push(`${published.failed} of ${s.count} publishes failed`);
+      await attempt('backlog consume', async () => {
+        const consumed = await backlogConsume(session, published.stored, s.timeoutMs);
+        record('consume', Math.round(consumed.msgsPerSec), 'msg/s', `backlog consume of ${formatValue(published.stored)}`);
+      });
+    } finally {
+      await session.close();
+    }
+  });
+
+  await attempt('sync publish', async () => {
+    const session = await subject.openSession('latency');
+    try {
+      const latency = await syncPublishLatency(session, s.latencyCount);
+      record('syncP50', latency['p50']!, 'ms', 'sync publish p50');
+      record('syncP99', latency['p99']!, 'ms', 'sync publish p99');
+      record('syncP999', latency['p99.9']!, 'ms', 'sync publish p99.9');
+    } finally {
+      await session.close();
+    }
+  });
+
+  await attempt('end-to-end', async () => {
+    const session = await subject.openSession('e2e');
+    try {
+      const e2e = await endToEndLatency(session, s.e2eRatePerSec, s.e2eSeconds, s.e2eWarmupSeconds, E2E_DRAIN_TIMEOUT_MS);
+      record('e2eP50', e2e.latency['p50']!, 'ms', `end-to-end p50 at ${formatValue(s.e2eRatePerSec)} msg/s`);
+      record('e2eP99', e2e.latency['p99']!, 'ms', 'end-to-end p99');
+      record('e2eMax', e2e.latency['max']!, 'ms', 'end-to-end max');
+      if (e2e.achievedRatePerSec < s.e2eRatePerSec * 0.95) result.notes.push(`end-to-end: the publisher held only ${formatValue(Math.round(e2e.achievedRatePerSec))} msg/s of ${formatValue(s.e2eRatePerSec)}`);
+    } finally {
+      await session.close();
+    }
+  });
+  progress(`  ${subject.shortLabel}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return result;
+}
+
+function describeSetup(s: ComparisonSettings): string {
+  return [
+    `1 KiB messages. Async publish: ${formatValue(s.count)} messages with ${formatValue(s.inFlight)} unacknowledged, into a fresh queue (roomq: a topic of 4 queues on one broker; peers: one stream or queue),`,
+    'then consumed back as a backlog by a new group (timed from the first message to the last; acknowledged in batches, as a roomq consumer commits offsets).',
+    `Sync publish: ${formatValue(s.latencyCount)} publishes, one in flight. End-to-end: a publisher on a 1 ms tick at ${formatValue(s.e2eRatePerSec)} msg/s for ${s.e2eSeconds} s after ${s.e2eWarmupSeconds} s of warm-up, a consumer already subscribed; publish call to handler, one clock.`,
+    'Every server runs on this machine and disk; every client runs in the bench process, one system at a time.',
+  ].join(' ');
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
