@@ -137,7 +137,7 @@ export interface BrokerHeartbeatReplyMsg {
   status: StatusMsg;
   heartbeat_interval_ms?: number;
   topics?: TopicConfigMsg[];
-  /** Write lease in ms from the reply's arrival; 0 = not granted (the router's control state is degraded). */
+  /** Write lease in ms from when the heartbeat was sent (the broker caps it at its writeLeaseMs). */
   lease_ms?: number;
   rooms?: RoomControlMsg[];
   /** The broker's group; absent: epoch 1, the configured master leads. */
@@ -145,6 +145,9 @@ export interface BrokerHeartbeatReplyMsg {
   members?: GroupMemberEndpointMsg[];
   /** rooms/group are authoritative; false: ignore them. */
   control_known?: boolean;
+  /** The router reads the shared control state now. */
+  control_healthy?: boolean;
+  router_room?: string;
 }
 
 export interface GetTopicRequestMsg {

@@ -97,7 +97,8 @@ export class SyncGate {
    * `replicas` of the new chain hold their offset.
    */
   reconfigure(chain: readonly string[], replicas: number): void {
-    if (replicas < 1 || replicas > chain.length) throw new RoomqError('CONFIG_INVALID', `sync gate needs 1..${chain.length} replicas, got ${replicas}`);
+    // 0 replicas: every member is in a cut room; writes (and those waiting) stand on this member's disk alone.
+    if (replicas < 0 || replicas > chain.length) throw new RoomqError('CONFIG_INVALID', `sync gate needs 0..${chain.length} replicas, got ${replicas}`);
     this.required = [...chain];
     this.replicas = replicas;
     this.update(this.options.source.progress());
@@ -115,7 +116,7 @@ export class SyncGate {
     for (const m of progress) if (this.required.includes(m.member)) this.durable.set(m.member, m.durableOffset);
     // The N-th highest durable offset: N members hold everything below it.
     const offsets = this.required.map((member) => this.durable.get(member) ?? -1).sort((a, b) => b - a);
-    const synced = offsets[this.replicas - 1] ?? -1;
+    const synced = this.replicas === 0 ? Number.POSITIVE_INFINITY : (offsets[this.replicas - 1] ?? -1);
     this.synced = synced;
     if (this.waiters.length === 0) return;
     for (const waiter of this.waiters.filter((w) => w.offset <= synced)) waiter.resolve();

@@ -92,6 +92,25 @@ describe('SyncGate', () => {
     expect(isRoomqError(await pending, 'CLOSED')).toBe(true);
   });
 
+  it('counts any N members, and keeps waiting writes across a change of chain (a room cut or restored)', async () => {
+    const source = new FakeSource();
+    const gate = new SyncGate({ group: 'broker-a', replicas: 1, chain: ['broker-a/0@dc1', 'broker-a/2@dc2'], source });
+    source.report('broker-a/2@dc2', 100); // not the first in the chain, but one of them
+    await gate.waitFor(100, 1000);
+    const waiting = gate.waitFor(300, 5000);
+    // Every other member is cut: the write stands on the leader's disk and goes through at once.
+    gate.reconfigure([], 0);
+    await waiting;
+    await gate.waitFor(10_000, 10);
+    // Restored: waits for a member again, and one still catching up holds nothing back.
+    gate.reconfigure(['broker-a/0@dc1', 'broker-a/2@dc2'], 1);
+    const next = gate.waitFor(400, 5000);
+    source.report('broker-a/0@dc1', 50);
+    source.report('broker-a/2@dc2', 400);
+    await next;
+    gate.close();
+  });
+
   it('rejects sync:N larger than the chain at construction', () => {
     expect(() => new SyncGate({ group: 'broker-a', replicas: 3, chain: CHAIN, source: new FakeSource() })).toThrow(/replicas: sync:N needs N replicas/);
   });

@@ -3,26 +3,25 @@ import type { BrokerView } from './broker-state.js';
 import type { ControlSnapshot } from './control-cache.js';
 import type { StoreHealth } from './control-store.js';
 
-/**
- * How long a broker may keep taking writes on one reply. The broker caps it at its own writeLeaseMs; the
- * router only says whether it can vouch at all (see WriteLease in the broker).
- */
+/** How long a broker may keep taking writes on one reply; the broker caps it at its own writeLeaseMs. */
 export const LEASE_GRANT_MS = 60_000;
 
 /**
- * The control part of a heartbeat reply: the write lease (granted only while this router's control store is
- * healthy: a router that cannot read the shared state cannot know of a cut, so it must not keep an isolated
- * room's brokers writing), every room's state, the broker's group leadership, and where the group's members
- * listen (so a member can follow an acting master it was not configured to follow).
+ * The control part of a heartbeat reply: the write lease with this router's room and whether it reads the
+ * shared control state (the broker's WriteLease decides from these whether it is cut off), every room's state,
+ * the broker's group leadership, and where the group's members listen (so a member can follow an acting master
+ * it was not configured to follow).
  */
-export function brokerControlReply(group: string, control: ControlSnapshot, health: StoreHealth, brokers: readonly BrokerView[]): Partial<BrokerHeartbeatReplyMsg> {
+export function brokerControlReply(routerRoom: string, group: string, control: ControlSnapshot, health: StoreHealth, brokers: readonly BrokerView[]): Partial<BrokerHeartbeatReplyMsg> {
   const g = control.groups.get(group);
   const rooms: RoomControlMsg[] = [...control.rooms.values()].map((r) => ({ room: r.room, status: r.status, version: r.version, changed_at_ms: r.changedAtMs, changed_by: r.changedBy, reason: r.reason }));
   const groupMsg: GroupControlMsg | undefined = g
     ? { group: g.group, epoch: g.epoch, leader: g.leader, frozen: g.frozen, version: g.version, changed_at_ms: g.changedAtMs, changed_by: g.changedBy, reason: g.reason }
     : undefined;
   return {
-    lease_ms: health.state === 'healthy' ? LEASE_GRANT_MS : 0,
+    lease_ms: LEASE_GRANT_MS,
+    control_healthy: health.state === 'healthy',
+    router_room: routerRoom,
     rooms,
     ...(groupMsg ? { group: groupMsg } : {}),
     members: brokers

@@ -17,7 +17,7 @@ export function registryServiceImpl(ctx: RouterContext): UntypedServiceImplement
         status: v1Ok(),
         heartbeat_interval_ms: ctx.heartbeatIntervalMs,
         topics: topics.map(topicConfigToWire),
-        ...brokerControlReply(state.group, ctx.control(), ctx.store.health(), ctx.brokers.list()),
+        ...brokerControlReply(ctx.room, state.group, ctx.control(), ctx.store.health(), ctx.brokers.list()),
       };
     }),
     GetTopic: unary<Partial<GetTopicRequestMsg>, GetTopicReplyMsg>(logger, 'GetTopic', async (call) => {

@@ -145,7 +145,7 @@ export class Broker {
       {
         onTopics: (list) => topics.replaceAll(list),
         onReply: (reply, sentAtMs) => {
-          this.lease.grant(sentAtMs, Number(reply.lease_ms ?? 0));
+          this.lease.grant(reply.router_room || 'unknown', sentAtMs, Number(reply.lease_ms ?? 0), reply.control_healthy === true);
           if (reply.control_known && this.control.apply(reply.rooms ?? [], reply.group ?? undefined, reply.members ?? [])) void leadership.reconcile();
         },
       },

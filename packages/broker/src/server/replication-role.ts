@@ -73,12 +73,10 @@ export class ReplicationRole {
     if (replicas < this.modeSpec.replicas) {
       this.logger.warn({ mode: this.mode, chain }, `only ${chain.length} member(s) outside cut rooms: writes wait for ${replicas} replica(s) until the group is whole again`);
     }
-    if (replicas === 0) {
-      this.gate?.close();
-      this.gate = undefined;
-    } else if (this.gate) {
+    if (this.gate) {
+      // Writes already waiting keep waiting for the new set, or go through when it is empty (all cut).
       this.gate.reconfigure(chain, replicas);
-    } else {
+    } else if (replicas > 0) {
       this.gate = new SyncGate({ group: this.config.group, replicas, chain, source: this.upstreamServer, logger: this.logger.child({ component: 'sync-gate' }) });
     }
   }
