@@ -41,7 +41,13 @@ export function comparisonMarkdown(t: ComparisonTables): string {
     out.push(`| ${v.target} | ${v.roomq === undefined ? '—' : formatValue(v.roomq)} | ${against} | ${v.ratio === undefined ? '—' : formatRatio(v.ratio)} | ${formatRatio(v.needed)} | ${v.status === 'met' ? 'met' : v.status === 'missed' ? '**missed**' : 'not evaluated'} |`);
   }
 
-  const notes = [...t.skipped.map((s) => `skipped ${s.variant ? `${s.peer}:${s.variant}` : s.peer}: ${s.reason}`), ...[t.roomq, ...t.peers].flatMap((s) => s.notes.map((n) => `${s.label}: ${n}`))];
+  // Subjects run one after another, so a burst of other work on the machine lands on some of them only.
+  const loads = [t.roomq, ...t.peers].filter((s) => s.loadAverage !== undefined).map((s) => `${s.shortLabel} ${s.loadAverage}`);
+  const notes = [
+    ...(loads.length > 0 ? [`1-minute load average as each system started (the bench's own client and server count too): ${loads.join(', ')}`] : []),
+    ...t.skipped.map((s) => `skipped ${s.variant ? `${s.peer}:${s.variant}` : s.peer}: ${s.reason}`),
+    ...[t.roomq, ...t.peers].flatMap((s) => s.notes.map((n) => `${s.label}: ${n}`)),
+  ];
   if (notes.length > 0) out.push('', '### Notes', '', ...notes.map((n) => `- ${n}`));
   return out.join('\n');
 }

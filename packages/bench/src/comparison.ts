@@ -34,6 +34,8 @@ export interface SubjectResult {
   durability: Durability;
   values: Partial<Record<MetricKey, number>>;
   notes: string[];
+  /** The machine's 1-minute load average when the subject started: other work on the cores skews figures. */
+  loadAverage?: number;
 }
 
 /**
@@ -90,28 +92,28 @@ const TARGETS: readonly TargetSpec[] = [
     metric: 'publish',
     needed: 3,
     candidates: (peers) => peers.filter((p) => p.durability.fsyncedBeforeAck),
-    missing: 'no peer that fsyncs before acknowledging ran (RabbitMQ quorum, Redis appendfsync always)',
+    missing: 'no figure from a peer that fsyncs before acknowledging (RabbitMQ quorum, Redis appendfsync always): not run, or the scenario failed',
   },
   {
     target: 'backlog consume ≥ 1.3× Redis Streams',
     metric: 'consume',
     needed: 1.3,
     candidates: (peers) => peers.filter((p) => p.id.startsWith('redis:')),
-    missing: 'Redis Streams did not run',
+    missing: 'no Redis Streams figure: not run, or the scenario failed',
   },
   {
     target: 'sync publish p50 no slower than Redis appendfsync always',
     metric: 'syncP50',
     needed: 1,
     candidates: (peers) => peers.filter((p) => p.id === 'redis:always'),
-    missing: 'Redis with appendfsync always did not run',
+    missing: 'no figure from Redis with appendfsync always: not run, or the scenario failed',
   },
   {
     target: 'end-to-end p50 at the fixed rate no slower than the best peer',
     metric: 'e2eP50',
     needed: 1,
     candidates: (peers) => [...peers],
-    missing: 'no peer ran',
+    missing: 'no peer figure: none ran, or the scenario failed',
   },
 ];
 

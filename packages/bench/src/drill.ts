@@ -11,10 +11,12 @@ import { fileURLToPath } from 'node:url';
 const CLI_MAIN = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
 const HELP_TIMEOUT_MS = 15_000;
 const RTO_KEY = /rto|recover/i;
+/** Top-level fields that say what was drilled and whether it passed, quoted beside the RTO when present. */
+const CONTEXT_KEYS = ['mode', 'room', 'replication', 'ok', 'lostAcknowledged'];
 
 export type DrillOutcome =
   | { status: 'skipped'; reason: string }
-  | { status: 'ran'; fields: DrillField[]; seconds: number; note?: string };
+  | { status: 'ran'; fields: DrillField[]; seconds: number; context: string; note?: string };
 
 export interface DrillField {
   /** Dotted path in the drill's JSON, e.g. `rtoMs` or `rooms.dc1.rtoMs`. */
@@ -39,12 +41,22 @@ export async function runDrill(cwd: string, timeoutMs: number): Promise<DrillOut
     return { status: 'skipped', reason: `roomq drill --json exited ${drill.code} without a JSON last line${tail(drill.stderr)}` };
   }
   const fields = rtoFields(parsed);
+  const context = drillContext(parsed);
   const note = drill.code === 0 ? undefined : `roomq drill exited ${drill.code}`;
   if (fields.length === 0) {
     const keys = parsed && typeof parsed === 'object' ? Object.keys(parsed).join(', ') : typeof parsed;
-    return { status: 'ran', fields, seconds, note: `${note ? `${note}; ` : ''}no rto-like field in its JSON (top-level keys: ${keys})` };
+    return { status: 'ran', fields, seconds, context, note: `${note ? `${note}; ` : ''}no rto-like field in its JSON (top-level keys: ${keys})` };
   }
-  return note ? { status: 'ran', fields, seconds, note } : { status: 'ran', fields, seconds };
+  return note ? { status: 'ran', fields, seconds, context, note } : { status: 'ran', fields, seconds, context };
+}
+
+/** e.g. `mode clean, room dc1, replication sync:1, ok true`: only the keys that are there and scalar. */
+export function drillContext(value: unknown): string {
+  if (!value || typeof value !== 'object') return '';
+  const record = value as Record<string, unknown>;
+  return CONTEXT_KEYS.filter((k) => ['string', 'number', 'boolean'].includes(typeof record[k]))
+    .map((k) => `${k} ${String(record[k])}`)
+    .join(', ');
 }
 
 /** Every number or string under a key that looks like a recovery time, depth first. */

@@ -160,7 +160,8 @@ async function main(): Promise<void> {
   };
   const sideBySide = comparison ? `\n\n${comparisonMarkdown({ ...comparison, ...(chart ? { chart } : {}) })}` : '';
   const drillNote = drill?.status === 'skipped' ? `\n\n## Room cut\n\nskipped: ${drill.reason}` : drill?.note ? `\n\n## Room cut\n\n${drill.note}` : '';
-  const body = `${report.markdown()}${sideBySide}${drillNote}`;
+  // With --only peers there are no roomq-only figures: no empty table.
+  const body = `${report.figures.length > 0 ? report.markdown() : ''}${sideBySide}${drillNote}`.trimStart();
   const markdown = `# roomq bench ${report.startedAt}\n\n${machineLine}\n\n${body}\n`;
   await writeFile(join(resultsDir, `bench-${stamp}.json`), `${JSON.stringify(whole, null, 2)}\n`);
   await writeFile(join(resultsDir, `bench-${stamp}.md`), markdown);
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
 /** Numeric recovery times become figures; anything else (a string, a note) stays in the JSON's `drill`. */
 function addDrillFigures(report: Report, drill: Extract<DrillOutcome, { status: 'ran' }>): void {
   for (const field of drill.fields) {
-    if (typeof field.value === 'number') report.add({ scenario: 'room-cut drill (roomq drill --json)', metric: field.path, value: field.value, unit: field.unit, note: `drill took ${drill.seconds.toFixed(0)} s` });
+    if (typeof field.value === 'number') report.add({ scenario: 'room-cut drill (roomq drill --json)', metric: field.path, value: field.value, unit: field.unit, note: `${drill.context ? `${drill.context}; ` : ''}drill took ${drill.seconds.toFixed(0)} s` });
     else progress(`  ${field.path}: ${field.value}`);
   }
   if (drill.note) progress(`  ${drill.note}`);

@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import type { PeerSelection } from './bench-options.js';
 import { comparisonRows, evaluateTargets, type ComparisonRow, type MetricKey, type SubjectResult, type TargetVerdict } from './comparison.js';
 import type { SkippedPeer } from './comparison-markdown.js';
@@ -83,7 +84,8 @@ export async function runComparison(workDir: string, selection: PeerSelection, s
 /** Runs every scenario on one subject; a scenario that fails leaves its figures out and says why in a note. */
 async function measure(subject: Subject, s: ComparisonSettings): Promise<SubjectResult> {
   const started = performance.now();
-  const result: SubjectResult = { id: subject.id, label: subject.label, shortLabel: subject.shortLabel, durability: subject.durability, values: {}, notes: [] };
+  const loadAverage = Math.round(loadavg()[0]! * 100) / 100;
+  const result: SubjectResult = { id: subject.id, label: subject.label, shortLabel: subject.shortLabel, durability: subject.durability, values: {}, notes: [], loadAverage };
   const record = (key: MetricKey, value: number, unit: string, what: string): void => {
     result.values[key] = value;
     progress(`  ${subject.shortLabel} · ${what}: ${formatValue(value)} ${unit}`);

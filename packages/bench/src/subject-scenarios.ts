@@ -64,10 +64,13 @@ export async function backlogConsume(session: Session, count: number, timeoutMs:
     last = now;
     if (++received === count) finish();
   });
+  const timer = new AbortController();
   try {
-    const timedOut = await Promise.race([done.then(() => false), sleep(timeoutMs, true)]);
+    const timedOut = await Promise.race([done.then(() => false), sleep(timeoutMs, true, { signal: timer.signal })]);
     if (timedOut) throw new Error(`${received} of ${count} backlog messages arrived within ${timeoutMs} ms`);
   } finally {
+    // Cancelled, or its timer would hold the process open for the whole timeout.
+    timer.abort();
     await subscription.stop();
   }
   return { msgsPerSec: count / ((last - first) / 1000) };

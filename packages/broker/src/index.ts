@@ -4,5 +4,5 @@ export { BrokerConfigSchema, brokerName, parseBrokerConfig } from './server/brok
 export type { BrokerConfig, BrokerConfigInput } from './server/broker-config.js';
 export { MessageStore, MessageStoreOptionsSchema } from './store/index.js';
 export type { AppendRequest, AppendResult, MessageStoreOptions, ReadResult } from './store/index.js';
-export { QUARANTINE_DIR, listQuarantine, markReplayed, readQuarantined } from './server/quarantine.js';
+export { QUARANTINE_DIR, Quarantine, listQuarantine, markReplayed, readQuarantined } from './server/quarantine.js';
 export type { QuarantineEntry } from './server/quarantine.js';

@@ -12,6 +12,7 @@ import { quarantineCommand, quarantineUsage } from './commands/quarantine.js';
 import { roomCommand, roomUsage } from './commands/room.js';
 import { routerCommand, routerUsage } from './commands/router.js';
 import { topicCommand, topicUsage } from './commands/topic.js';
+import { migrateCommand, migrateUsage } from './commands/migrate.js';
 import { UsageError } from './usage-error.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string; summary: string }> = {
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   produce: { run: produceCommand, usage: produceUsage, summary: 'send test messages and report rate and latency' },
   consume: { run: consumeCommand, usage: consumeUsage, summary: 'consume a topic as a group and report what arrived' },
   topic: { run: topicCommand, usage: topicUsage, summary: 'create, list and show topics' },
+  migrate: { run: migrateCommand, usage: migrateUsage, summary: 'migrate many topics between modes from a plan file, a few at a time' },
   cluster: { run: clusterCommand, usage: clusterUsage, summary: 'show routers and brokers' },
   room: { run: roomCommand, usage: roomUsage, summary: 'cut a room (switch off its writes), restore it, list rooms' },
   group: { run: groupCommand, usage: groupUsage, summary: 'list broker group leaders and epochs, fail a group back' },

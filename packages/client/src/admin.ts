@@ -5,7 +5,11 @@ import {
   validateTopicName,
   type BrokerViewMsg,
   type ClusterStatusReplyMsg,
+  type ChangeMigrationReplyMsg,
   type CreateTopicReplyMsg,
+  type GetMigrationReplyMsg,
+  type GetRouteReplyMsg,
+  type ListMigrationsReplyMsg,
   type ListAuditReplyMsg,
   type ListRoomsReplyMsg,
   type ListTopicsReplyMsg,
@@ -19,6 +23,21 @@ import { unaryCall, ServiceClients } from './grpc-clients.js';
 import { endpointSchema } from './options-schema.js';
 import { failbackGroup, failbackOptionsSchema, type FailbackOptions, type FailbackResult } from './failback.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './producer-options.js';
+import {
+  driveMigration,
+  driveMigrationOptionsSchema,
+  migrationFromWire,
+  migrationStatus,
+  offsetToWire,
+  type ChangeMigrationOptions,
+  type DriveMigrationOptions,
+  type DriveResult,
+  type MigrationBackend,
+  type MigrationStatus,
+  type TopicMigration,
+} from './migration.js';
+import { GrpcQueueIo } from './queue-io.js';
+import { queuesFromRouteService, type QueueRef } from './topic-route.js';
 import {
   auditFromWire,
   defaultActor,
@@ -204,9 +223,90 @@ export class Admin {
     return failbackGroup(this, group, { ...o, by: o.by ?? defaultActor() });
   }
 
+  /** The topic's migration record (also a finished one); undefined when it never migrated. */
+  async getMigration(topic: string): Promise<TopicMigration | undefined> {
+    const reply = await this.getMigrationRaw(topic);
+    return reply.migration ? migrationFromWire(reply.migration) : undefined;
+  }
+
+  async listMigrations(): Promise<TopicMigration[]> {
+    const reply = await this.call<ListMigrationsReplyMsg>('ListMigrations', {}, {});
+    return (reply.migrations ?? []).map(migrationFromWire);
+  }
+
+  /** One step of a migration (one audited compare-and-set on the router); driveMigration takes them in order. */
+  async changeMigration(options: ChangeMigrationOptions): Promise<{ migration: TopicMigration; applied: boolean; message: string }> {
+    validateTopicName(options.topic);
+    const reply = await this.call<ChangeMigrationReplyMsg>(
+      'ChangeMigration',
+      {
+        topic: options.topic,
+        action: options.action,
+        to_mode: options.toMode ?? '',
+        groups: options.groups ?? [],
+        offsets: (options.offsets ?? []).map(offsetToWire),
+        expected_version: options.expectedVersion ?? 0,
+        gate_seq: options.gateSeq ?? 0,
+        by: options.by ?? defaultActor(),
+        reason: options.reason ?? '',
+        dry_run: options.dryRun ?? false,
+      },
+      { topic: options.topic },
+    );
+    return { migration: migrationFromWire(reply.migration!), applied: reply.applied ?? false, message: reply.status.message };
+  }
+
+  /**
+   * Walks a topic's migration as far as it goes now (see migration.ts): until done or rolled back, paused, or
+   * through the admitted groups. Start one first with changeMigration({ action: 'start', ... }).
+   */
+  async driveMigration(topic: string, options: DriveMigrationOptions = {}): Promise<DriveResult> {
+    const o = parseConfig(driveMigrationOptionsSchema, options, 'invalid driveMigration options');
+    return driveMigration(this.migrationBackend(), topic, { ...o, by: o.by ?? defaultActor() });
+  }
+
+  /** Phase, backlog per room and which clients still use the old route. */
+  async migrationStatus(topic: string): Promise<MigrationStatus> {
+    validateTopicName(topic);
+    return migrationStatus(this.migrationBackend(), topic);
+  }
+
   close(): Promise<void> {
     this.clients.close();
     return Promise.resolve();
+  }
+
+  private async getMigrationRaw(topic: string): Promise<GetMigrationReplyMsg> {
+    validateTopicName(topic);
+    return this.call<GetMigrationReplyMsg>('GetMigration', { topic }, { topic });
+  }
+
+  private migrationBackend(): MigrationBackend {
+    const ios = new Map<string, GrpcQueueIo>();
+    const io = (group: string): GrpcQueueIo => {
+      let found = ios.get(group);
+      if (!found) {
+        found = new GrpcQueueIo({ group, clients: this.clients, metadata: this.metadata, requestTimeoutMs: this.options.requestTimeoutMs, maxBatchMessages: 1, maxBatchBytes: 1 });
+        ios.set(group, found);
+      }
+      return found;
+    };
+    return {
+      getMigrationRaw: (topic) => this.getMigrationRaw(topic),
+      changeMigration: (options) => this.changeMigration(options),
+      topicQueues: async (topic): Promise<QueueRef[]> => {
+        const reply = await unaryCall<GetRouteReplyMsg>(this.clients.client('route', this.options.router), 'GetRoute', { topic }, {
+          metadata: this.metadata,
+          timeoutMs: this.options.requestTimeoutMs,
+          context: { topic, endpoint: this.options.router },
+        });
+        const err = fromWireStatus(reply.status, { topic, endpoint: this.options.router });
+        if (err) throw err;
+        return queuesFromRouteService(topic, reply.queues);
+      },
+      endOffset: (queue) => io('').queryOffset(queue, 'END'),
+      committedOffset: (queue, group) => io(group).getOffset(queue),
+    };
   }
 
   private async roomChange(method: 'CutRoom' | 'RestoreRoom', options: RoomChangeOptions): Promise<RoomChangeResult> {

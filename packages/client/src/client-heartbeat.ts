@@ -1,4 +1,4 @@
-import type { ClientHeartbeatReplyMsg, ConsumerGroupInterestMsg, Logger } from '@roomq/protocol';
+import type { ClientHeartbeatReplyMsg, ConsumerGroupInterestMsg, Logger, ProducerTopicMsg } from '@roomq/protocol';
 import type { RoomObserver } from './client-identity.js';
 import type { RouterClient } from './router-client.js';
 
@@ -9,6 +9,8 @@ export interface ClientHeartbeatOptions {
   intervalMs: number;
   /** Groups and topics this client consumes, asked at every beat (empty for producers). */
   consumers: () => ConsumerGroupInterestMsg[];
+  /** Producers: their group and, per topic, the migration switch they settled on. */
+  producer?: () => { group: string; topics: ProducerTopicMsg[] };
   rooms: RoomObserver;
   logger: Logger;
 }
@@ -84,7 +86,9 @@ export class ClientHeartbeat {
 
   private async send(): Promise<void> {
     try {
-      const reply = await this.options.router.call<ClientHeartbeatReplyMsg>('ClientHeartbeat', { client_id: this.options.clientId, consumers: this.options.consumers() }, {});
+      const producer = this.options.producer?.();
+      const request = { client_id: this.options.clientId, consumers: this.options.consumers(), ...(producer ? { producer_group: producer.group, producer_topics: producer.topics } : {}) };
+      const reply = await this.options.router.call<ClientHeartbeatReplyMsg>('ClientHeartbeat', request, {});
       this.beats++;
       if (this.failing) this.options.logger.info({ router: this.options.router.current() }, 'heartbeats reach a router again');
       this.failing = false;

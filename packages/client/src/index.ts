@@ -37,6 +37,20 @@ export type { AdminOptions, BrokerStatus, ClusterStatus, CreateTopicResult, Rout
 export type { AuditEntry, GroupControl, GroupMove, RoomChangeOptions, RoomChangeResult, RoomControl, RoomListing, RoomPlan, SetGroupControlOptions } from './room-control.js';
 export { DEFAULT_FAILBACK_POLL_INTERVAL_MS, DEFAULT_FAILBACK_TIMEOUT_MS } from './failback.js';
 export type { FailbackOptions, FailbackPhase, FailbackProgress, FailbackResult } from './failback.js';
+export { DEFAULT_MIGRATION_POLL_INTERVAL_MS, DEFAULT_MIGRATION_TIMEOUT_MS } from './migration.js';
+export type {
+  ChangeMigrationOptions,
+  ConsumerGroupProgress,
+  DriveMigrationOptions,
+  DriveResult,
+  MigrationClient,
+  MigrationGate,
+  MigrationPhase,
+  MigrationProgress,
+  MigrationStatus,
+  QueueOffset,
+  TopicMigration,
+} from './migration.js';
 export { DEFAULT_ROOM } from './client-identity.js';
 export { DEFAULT_BACKOFF, RoomqError, SILENT_LOGGER, isRoomqError } from '@roomq/protocol';
 export type { BackoffPolicy, ErrorCode, ErrorDetails, Logger } from '@roomq/protocol';

@@ -49,6 +49,11 @@ export const producerOptionsSchema = z.object({
   clientId: z.string().min(1).optional(),
   /** The room this client runs in; defaults to ROOMQ_ROOM, else "default". Routers send it to queues of this room (or the topic's home room). */
   room: z.string().optional(),
+  /**
+   * The producer's group: the application it belongs to. While a topic migrates between modes, routers move
+   * producer groups to the new mode one at a time; a producer without a group moves only when all do.
+   */
+  producerGroup: z.string().min(1).max(255).optional(),
   /** Topics whose routes start() loads, so the first send does not wait for a router. */
   topics: z.array(z.string()).default([]),
   maxInFlightMessages: z.number().int().positive().default(DEFAULT_MAX_IN_FLIGHT_MESSAGES),

@@ -141,6 +141,8 @@ interface Pending extends LaneMessage {
   tried: Set<string> | undefined;
   request: SendRequest;
   index: number;
+  /** The migration switch of the route this attempt was dispatched by; undefined while not on the wire. */
+  migrationVersion: number | undefined;
 }
 
 interface RetryBatch {
@@ -187,6 +189,8 @@ export class Producer {
   private closePromise: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private counters = { sent: 0, failed: 0, retried: 0, spills: 0, spillTransitions: 0 };
+  /** topic → migration switch → messages dispatched by a route of that switch and not settled yet. */
+  private readonly inFlightBySwitch = new Map<string, Map<number, number>>();
 
   /** `deps.routeSource` replaces the routers (tests); then nothing watches routes or heartbeats. */
   constructor(options: ProducerOptions, deps: { routeSource?: RouteSource } = {}) {
@@ -199,7 +203,7 @@ export class Producer {
     this.rooms = new RoomObserver(this.room, this.logger);
     this.router = new RouterClient({ routers: this.options.routers, clients: this.clients, metadata: this.metadata, timeoutMs: this.options.requestTimeoutMs, logger: this.logger });
     this.retrier = new Retrier(this.options.retryBackoff);
-    this.routes = new RouteCache(deps.routeSource ?? new RouteServiceSource(this.router), {
+    this.routes = new RouteCache(deps.routeSource ?? new RouteServiceSource(this.router, this.options.producerGroup), {
       refreshMs: this.options.routeRefreshMs,
       logger: this.logger,
       onRoute: (route, previous) => this.onRoute(route, previous),
@@ -220,7 +224,15 @@ export class Producer {
           else for (const topic of this.routes.topics()) this.routes.invalidate(topic);
         },
       });
-      this.heartbeat = new ClientHeartbeat({ router: this.router, clientId: this.clientId, intervalMs: this.options.heartbeatIntervalMs, consumers: () => [], rooms: this.rooms, logger: this.logger });
+      this.heartbeat = new ClientHeartbeat({
+        router: this.router,
+        clientId: this.clientId,
+        intervalMs: this.options.heartbeatIntervalMs,
+        consumers: () => [],
+        producer: () => ({ group: this.options.producerGroup ?? '', topics: this.routes.topics().map((topic) => ({ topic, settled_version: this.settledSwitch(topic) })) }),
+        rooms: this.rooms,
+        logger: this.logger,
+      });
     }
     this.limiter = new InFlightLimiter(this.options.maxInFlightMessages);
     this.health = new BrokerHealth(this.options.brokerIsolationMs);
@@ -282,6 +294,17 @@ export class Producer {
   close(): Promise<void> {
     this.closePromise ??= this.doClose();
     return this.closePromise;
+  }
+
+  /**
+   * The migration switch this producer has settled on for `topic`: its route follows it and no message sent by
+   * an older switch's route is still in flight. Routers wait for every producer to settle before they draw the
+   * barrier consumers drain to, so a key's messages by the old route are all below it.
+   */
+  settledSwitch(topic: string): number {
+    let settled = this.routes.peek(topic)?.migrationVersion ?? 0;
+    for (const [version, count] of this.inFlightBySwitch.get(topic) ?? []) if (count > 0 && version < settled) settled = version;
+    return settled;
   }
 
   stats(): ProducerStats {
@@ -395,7 +418,7 @@ export class Producer {
   }
 
   private newPending(fields: MessageFields, shardingKey: string | undefined, request: SendRequest, index: number): Pending {
-    return { fields, queueId: 0, broker: '', brokerName: '', room: '', spilled: false, endpoint: '', sizeBytes: messageSectionSize(fields) + 8, shardingKey, attempt: 1, tried: undefined, request, index };
+    return { fields, queueId: 0, broker: '', brokerName: '', room: '', spilled: false, endpoint: '', sizeBytes: messageSectionSize(fields) + 8, shardingKey, attempt: 1, tried: undefined, request, index, migrationVersion: undefined };
   }
 
   /** Hands sendMany's messages over as permits free up, in order; waits only when the in-flight bound is reached. */
@@ -454,7 +477,24 @@ export class Producer {
     m.room = queue.room;
     m.spilled = route.spilled ?? false;
     m.endpoint = queue.endpoint;
+    this.countInFlight(m, route.migrationVersion ?? 0);
     this.lane(queue.endpoint).enqueue(m);
+  }
+
+  /** `version` undefined: the message left the wire (acknowledged or failed). */
+  private countInFlight(m: Pending, version: number | undefined): void {
+    const topic = m.fields.topic;
+    if (m.migrationVersion !== undefined) {
+      const counts = this.inFlightBySwitch.get(topic);
+      const left = (counts?.get(m.migrationVersion) ?? 1) - 1;
+      if (left > 0) counts!.set(m.migrationVersion, left);
+      else counts?.delete(m.migrationVersion);
+    }
+    m.migrationVersion = version;
+    if (version === undefined) return;
+    let counts = this.inFlightBySwitch.get(topic);
+    if (!counts) this.inFlightBySwitch.set(topic, (counts = new Map()));
+    counts.set(version, (counts.get(version) ?? 0) + 1);
   }
 
   /**
@@ -514,6 +554,7 @@ export class Producer {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const r = results[i]!;
+      this.countInFlight(m, undefined);
       this.counters.sent++;
       if (m.spilled) this.counters.spills++;
       this.limiter.release();
@@ -537,6 +578,7 @@ export class Producer {
     const retry: Pending[] = [];
     let brokerFailed = false;
     for (const m of messages) {
+      this.countInFlight(m, undefined);
       if (m.request.settled) {
         this.limiter.release();
         continue;

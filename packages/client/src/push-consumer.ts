@@ -325,7 +325,10 @@ export class PushConsumer {
     const moved = new Set<string>();
     for (const [key, consumer] of this.consumers) {
       const queue = next.get(key);
-      if (queue && queue.endpoint === consumer.queue.endpoint) continue;
+      if (queue && queue.endpoint === consumer.queue.endpoint) {
+        consumer.setReadLimit(queue.readLimit);
+        continue;
+      }
       if (queue) moved.add(key);
       this.release(key, consumer, queue ? 'moved' : 'lost');
     }

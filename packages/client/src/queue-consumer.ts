@@ -61,6 +61,11 @@ export class QueueConsumer {
   private connectLoop: Promise<void> | undefined;
   private commitInFlight: Promise<void> | undefined;
   private failures = 0;
+  /** Topic migration: records at or past this offset are not delivered yet (undefined: no limit). */
+  private readLimit: number | undefined;
+  /** The stream brought records past the read limit, which were dropped; lifting the limit re-subscribes. */
+  private heldBack = false;
+  private restartNow = false;
   private counters = { consumed: 0, received: 0, handlerFailures: 0, maxOffset: 0 };
 
   constructor(
@@ -70,6 +75,23 @@ export class QueueConsumer {
     offsets?: OffsetTracker,
   ) {
     this.offsets = offsets ?? new OffsetTracker();
+    this.readLimit = queue.readLimit;
+  }
+
+  /**
+   * Sets how far this queue may be read (a migrating topic's order gate); undefined lifts the limit. Records
+   * held back so far are read again from the broker once the limit moves past them.
+   */
+  setReadLimit(limit: number | undefined): void {
+    if (limit === this.readLimit) return;
+    const raised = limit === undefined || (this.readLimit !== undefined && limit > this.readLimit);
+    this.readLimit = limit;
+    this.options.logger.info({ readLimit: limit ?? 'none' }, limit === undefined ? 'read limit lifted' : 'read limit set');
+    if (raised && this.heldBack && this.streamEnded) {
+      this.heldBack = false;
+      this.restartNow = true;
+      this.streamEnded(undefined);
+    }
   }
 
   start(): void {
@@ -148,6 +170,10 @@ export class QueueConsumer {
         err = toRoomqError(caught);
       }
       if (this.stopping) break;
+      if (this.restartNow) {
+        this.restartNow = false;
+        continue;
+      }
       this.failures++;
       if (err) {
         const level = err.code === 'MESSAGE_CORRUPTED' || !err.retriable ? 'error' : 'warn';
@@ -214,6 +240,10 @@ export class QueueConsumer {
       try {
         forEachRecord(frame.records, (record) => {
           if (record.type !== RecordType.MESSAGE || record.queueOffset < this.expectedOffset) return;
+          if (this.readLimit !== undefined && record.queueOffset >= this.readLimit) {
+            this.heldBack = true;
+            return;
+          }
           this.buffer.push(receivedFromRecord(record, this.queue));
           this.expectedOffset = record.queueOffset + 1;
           this.counters.received++;
@@ -231,6 +261,10 @@ export class QueueConsumer {
     }
     if (statusError) {
       this.streamEnded?.(statusError);
+    } else if (!this.paused && this.heldBack && this.subscription) {
+      // Nothing more is delivered until the limit moves: stop the stream rather than drop what it brings.
+      this.paused = true;
+      this.subscription.pause();
     } else if (!this.paused && this.buffer.length >= this.options.maxBufferedMessages && this.subscription) {
       this.paused = true;
       this.subscription.pause();
@@ -252,7 +286,7 @@ export class QueueConsumer {
     try {
       for (let message = this.buffer.shift(); message !== undefined && !this.stopping; message = this.buffer.shift()) {
         this.inProgress = message;
-        if (this.paused && this.buffer.length <= this.options.maxBufferedMessages >> 1 && this.subscription) {
+        if (this.paused && !this.heldBack && this.buffer.length <= this.options.maxBufferedMessages >> 1 && this.subscription) {
           this.paused = false;
           this.subscription.resume();
         }

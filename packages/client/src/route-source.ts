@@ -12,10 +12,15 @@ export interface RouteSource {
  * client (by the room in its client ID) should write to.
  */
 export class RouteServiceSource implements RouteSource {
-  constructor(private readonly router: RouterClient) {}
+  /** `producerGroup`: sent with every request, so a migrating topic routes this producer by its group. */
+  constructor(
+    private readonly router: RouterClient,
+    private readonly producerGroup?: string,
+  ) {}
 
   async queryRoute(topic: string, signal?: AbortSignal): Promise<TopicRoute> {
-    const reply = await this.router.call<GetRouteReplyMsg>('GetRoute', { topic }, { topic }, signal);
+    const request = this.producerGroup ? { topic, producer_group: this.producerGroup } : { topic };
+    const reply = await this.router.call<GetRouteReplyMsg>('GetRoute', request, { topic }, signal);
     return routeFromRouteService(topic, reply);
   }
 }

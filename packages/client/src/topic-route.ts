@@ -22,6 +22,8 @@ export interface QueueRef {
   /** `host:port` where the broker serves clients. */
   endpoint: string;
   permission: QueuePermission;
+  /** Topic migration: this consumer group may read only offsets below this until the router lifts it. */
+  readLimit?: number | undefined;
 }
 
 export interface TopicRoute {
@@ -37,6 +39,8 @@ export interface TopicRoute {
   spilled?: boolean | undefined;
   /** Changes whenever the answer may have changed. */
   version?: number | undefined;
+  /** The topic migration switch this route follows (0: the topic is not migrating). */
+  migrationVersion?: number | undefined;
 }
 
 export function isWritable(queue: QueueRef): boolean {
@@ -97,6 +101,7 @@ export function queuesFromRouteService(topic: string, queues: readonly RouteQueu
       brokerId: memberIdOf(brokerName),
       endpoint: q.endpoint,
       permission: permissionOf(q.writable ?? false, q.readable ?? false),
+      ...(q.capped ? { readLimit: q.read_limit ?? 0 } : {}),
     });
   }
   return out;
@@ -112,6 +117,7 @@ export function routeFromRouteService(topic: string, reply: GetRouteReplyMsg): T
     preferredRoom: reply.preferred_room || undefined,
     spilled: reply.spilled ?? false,
     version: reply.version ?? 0,
+    migrationVersion: reply.migration_version ?? 0,
   };
 }
 
@@ -119,6 +125,7 @@ export function routeFromRouteService(topic: string, reply: GetRouteReplyMsg): T
 export function sameRoute(a: TopicRoute, b: TopicRoute): boolean {
   if (a.queues.length !== b.queues.length) return false;
   if ((a.spilled ?? false) !== (b.spilled ?? false) || a.clientRoom !== b.clientRoom || a.preferredRoom !== b.preferredRoom || a.mode !== b.mode) return false;
+  if ((a.migrationVersion ?? 0) !== (b.migrationVersion ?? 0)) return false;
   return a.queues.every((q, i) => sameQueue(q, b.queues[i]!));
 }
 

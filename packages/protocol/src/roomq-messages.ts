@@ -211,10 +211,15 @@ export interface RouteQueueMsg {
   endpoint: string;
   writable: boolean;
   readable: boolean;
+  /** Topic migration: the consumer reads only offsets below read_limit. */
+  capped?: boolean;
+  read_limit?: number;
 }
 
 export interface GetRouteRequestMsg {
   topic: string;
+  /** The producer's group; a migrating topic routes admitted groups by its new mode. */
+  producer_group?: string;
 }
 
 export interface GetRouteReplyMsg {
@@ -225,6 +230,8 @@ export interface GetRouteReplyMsg {
   preferred_room?: string;
   spilled?: boolean;
   version?: number;
+  /** The topic migration switch this route follows; 0 or absent: none. */
+  migration_version?: number;
 }
 
 export interface GetAssignmentRequestMsg {
@@ -244,9 +251,16 @@ export interface ConsumerGroupInterestMsg {
   topics: string[];
 }
 
+export interface ProducerTopicMsg {
+  topic: string;
+  settled_version?: number;
+}
+
 export interface ClientHeartbeatRequestMsg {
   client_id: string;
   consumers?: ConsumerGroupInterestMsg[];
+  producer_group?: string;
+  producer_topics?: ProducerTopicMsg[];
 }
 
 export interface ClientHeartbeatReplyMsg {
@@ -386,4 +400,93 @@ export interface ListAuditRequestMsg {
 export interface ListAuditReplyMsg {
   status: StatusMsg;
   entries?: AuditEntryMsg[];
+}
+
+// ---- Admin: topic migration (admin.proto, issue 6) ----
+
+export interface QueueOffsetMsg {
+  broker: string;
+  queue_id: number;
+  offset: number;
+  room?: string;
+}
+
+export interface MigrationGateMsg {
+  seq: number;
+  capped_rooms?: string[];
+  caps?: QueueOffsetMsg[];
+  barrier_rooms?: string[];
+  barrier?: QueueOffsetMsg[];
+  barrier_set?: boolean;
+  released?: string[];
+  opened_at_ms?: number;
+}
+
+export interface TopicMigrationMsg {
+  topic: string;
+  from_mode: string;
+  to_mode: string;
+  /** preparing | moving-producers | draining | done | rolled-back */
+  phase: string;
+  paused?: boolean;
+  rolling_back?: boolean;
+  groups?: string[];
+  moved_groups?: string[];
+  switch_seq?: number;
+  gates?: MigrationGateMsg[];
+  version: number;
+  started_at_ms?: number;
+  changed_at_ms?: number;
+  changed_by?: string;
+  reason?: string;
+}
+
+export interface MigrationClientMsg {
+  client_id: string;
+  room: string;
+  /** producer | consumer */
+  kind: string;
+  group?: string;
+  settled_version?: number;
+  router?: string;
+  last_seen_ms?: number;
+}
+
+export interface GetMigrationRequestMsg {
+  topic: string;
+}
+
+export interface GetMigrationReplyMsg {
+  status: StatusMsg;
+  migration?: TopicMigrationMsg | null;
+  topic?: TopicConfigMsg | null;
+  clients?: MigrationClientMsg[];
+  rooms?: string[];
+}
+
+/** action: start | admit | barrier | release | finish | pause | resume | rollback */
+export interface ChangeMigrationRequestMsg {
+  topic: string;
+  action: string;
+  to_mode?: string;
+  groups?: string[];
+  offsets?: QueueOffsetMsg[];
+  expected_version?: number;
+  by?: string;
+  reason?: string;
+  dry_run?: boolean;
+  gate_seq?: number;
+}
+
+export interface ChangeMigrationReplyMsg {
+  status: StatusMsg;
+  migration?: TopicMigrationMsg | null;
+  audit?: AuditEntryMsg | null;
+  applied?: boolean;
+  topic?: TopicConfigMsg | null;
+}
+
+export interface ListMigrationsReplyMsg {
+  status: StatusMsg;
+  migrations?: TopicMigrationMsg[];
 }

@@ -1,4 +1,9 @@
 import {
+  type ChangeMigrationReplyMsg,
+  type ChangeMigrationRequestMsg,
+  type GetMigrationReplyMsg,
+  type GetMigrationRequestMsg,
+  type ListMigrationsReplyMsg,
   type ClusterStatusReplyMsg,
   type CreateTopicReplyMsg,
   type CreateTopicRequestMsg,
@@ -20,6 +25,8 @@ import { unary } from './grpc-handlers.js';
 import { brokerViewToWire, topicConfigToWire, v1Ok } from './registry-wire.js';
 import { RoomAdmin, type RoomChangeInput, type RoomChangeResult } from './room-admin.js';
 import type { RouterContext } from './router-context.js';
+import { migrationClientToWire, migrationToWire, queueOffsetFromWire } from './migration-wire.js';
+import { migrationsOf } from './topic-migration-admin.js';
 
 /** roomq.v1.AdminService: topics, cluster status, room cut/restore and group leadership for operators and the CLI. */
 export function adminServiceImpl(ctx: RouterContext): UntypedServiceImplementation {
@@ -95,6 +102,42 @@ export function adminServiceImpl(ctx: RouterContext): UntypedServiceImplementati
       });
       logger.info({ group: outcome.group.group, leader: outcome.group.leader, epoch: outcome.group.epoch, frozen: outcome.group.frozen, by: outcome.group.changedBy, action: outcome.audit.action }, 'group control changed');
       return { status: v1Ok(), group: groupControlToWire(outcome.group), audit: auditEntryToWire(outcome.audit) };
+    }),
+    GetMigration: unary<Partial<GetMigrationRequestMsg>, GetMigrationReplyMsg>(logger, 'GetMigration', async (call) => {
+      const view = await migrationsOf(ctx).admin.view(call.request.topic ?? '');
+      return {
+        status: v1Ok(),
+        migration: view.migration ? migrationToWire(view.migration) : null,
+        topic: topicConfigToWire(view.topic),
+        clients: view.clients.map(migrationClientToWire),
+        rooms: view.rooms,
+      };
+    }),
+    ChangeMigration: unary<Partial<ChangeMigrationRequestMsg>, ChangeMigrationReplyMsg>(logger, 'ChangeMigration', async (call) => {
+      const r = call.request;
+      const result = await migrationsOf(ctx).admin.change({
+        topic: r.topic ?? '',
+        action: r.action ?? '',
+        toMode: r.to_mode ?? '',
+        groups: (r.groups ?? []).filter((g) => g),
+        offsets: (r.offsets ?? []).map(queueOffsetFromWire),
+        expectedVersion: r.expected_version ?? 0,
+        gateSeq: r.gate_seq ?? 0,
+        by: r.by ?? '',
+        reason: r.reason ?? '',
+        dryRun: r.dry_run ?? false,
+      });
+      return {
+        status: v1Ok(result.message),
+        migration: migrationToWire(result.migration),
+        audit: result.audit ? auditEntryToWire(result.audit) : null,
+        applied: result.applied,
+        topic: topicConfigToWire(result.topic),
+      };
+    }),
+    ListMigrations: unary<unknown, ListMigrationsReplyMsg>(logger, 'ListMigrations', async () => {
+      const migrations = await migrationsOf(ctx).admin.list();
+      return { status: v1Ok(), migrations: migrations.map(migrationToWire) };
     }),
     ListAudit: unary<Partial<ListAuditRequestMsg>, ListAuditReplyMsg>(logger, 'ListAudit', async (call) => {
       const entries = await rooms.listAudit(call.request.limit ?? 0);

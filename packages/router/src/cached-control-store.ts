@@ -10,12 +10,16 @@ import type {
   CreateTopicOutcome,
   GroupControl,
   GroupMember,
+  MigrationChange,
+  MigrationChangeOutcome,
   NewTopic,
   RoomControl,
   RouterRecord,
   StoreHealth,
   TopicConfig,
+  TopicMigration,
 } from './control-store.js';
+import { cloneMigration } from './migration-transition.js';
 
 type Status = 'closed' | 'opening' | 'open' | 'closing';
 
@@ -59,6 +63,7 @@ export abstract class CachedControlStore implements ControlStore {
   abstract heartbeatRouter(router: RouterRecord): Promise<void>;
   abstract publishMembers(router: string, group: string, members: GroupMember[]): Promise<void>;
   abstract applyControl(change: ControlTransition): Promise<ControlTransitionOutcome>;
+  abstract applyMigration(change: MigrationChange): Promise<MigrationChangeOutcome>;
 
   open(): Promise<void> {
     if (this.status === 'open') return Promise.resolve();
@@ -154,6 +159,17 @@ export abstract class CachedControlStore implements ControlStore {
       .slice(-count)
       .reverse()
       .map((e) => ({ ...e, details: { ...e.details } }));
+  }
+
+  async getMigration(topic: string): Promise<TopicMigration | undefined> {
+    this.assertOpen();
+    const m = this.state.migrations.get(topic);
+    return m && cloneMigration(m);
+  }
+
+  async listMigrations(): Promise<TopicMigration[]> {
+    this.assertOpen();
+    return [...this.state.migrations.values()].map(cloneMigration).sort((a, b) => compareText(a.topic, b.topic));
   }
 
   /** How the store names itself in CLOSED errors. */

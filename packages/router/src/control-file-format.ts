@@ -17,8 +17,18 @@
  *                   "changedAtMs": 1700000000000, "changedBy": "ops@host", "reason": "..." }, ... ],
  *     "audit": [ { "seq": 1, "atMs": 1700000000000, "by": "ops@host", "action": "room-cut", "target": "dc1",
  *                  "reason": "...", "version": 1, "details": { ... } }, ... ],
- *     "auditSeq": 1
+ *     "auditSeq": 1,
+ *     "migrations": [ { "topic": "orders", "from": "home:dc1", "to": "active-active", "phase": "draining", "paused": false,
+ *                       "rollingBack": false, "groups": ["billing"], "movedGroups": ["billing"], "switchSeq": 1,
+ *                       "gates": [ { "seq": 1, "cappedRooms": ["dc2"], "caps": [ { "broker": "broker-b", "queueId": 0, "offset": 0, "room": "dc2" } ],
+ *                                    "barrierRooms": ["dc1"], "barrier": [ ... ] | null, "released": ["billing"], "openedAtMs": 1700000000000 } ],
+ *                       "version": 4, "startedAtMs": ..., "changedAtMs": ..., "changedBy": "ops@host", "reason": "..." }, ... ]
  *   }
+ *
+ * Version 4 added `migrations` (topic migrations, sorted by topic) and a member's optional `info`. A version 3
+ * file is read as having no migrations and rewritten as version 4 at once; the version was bumped for the same
+ * reason as version 3: a version 3 router would drop the migrations on its next write and so lose a
+ * migration's gates, which keep per-key order.
  *
  * `rooms` are sorted by room, `groups` by group, `audit` oldest first (the newest AUDIT_RETAIN_ENTRIES are
  * kept); `auditSeq` is the last seq ever used, so seqs are never reused after older entries are dropped.
@@ -39,11 +49,11 @@
  */
 import { formatTopicMode, parseTopicMode } from '@roomq/protocol';
 import { z } from 'zod';
-import type { AuditEntry, GroupControl, GroupMember, RoomControl, TopicConfig } from './control-store.js';
+import type { AuditEntry, GroupControl, GroupMember, RoomControl, TopicConfig, TopicMigration } from './control-store.js';
 import { compareText as compare, emptyControlState, type ControlState } from './control-state.js';
 
 export const CONTROL_FILE_FORMAT = 'roomq-router-control';
-export const CONTROL_FILE_VERSION = 3;
+export const CONTROL_FILE_VERSION = 4;
 
 export interface DecodeOptions {
   /** Room whose home mode the topics of a version 1 file get. */
@@ -80,7 +90,7 @@ const RouterSchema = z.object({ name: z.string().min(1), room: z.string().min(1)
 const MemberListSchema = z.object({
   group: z.string().min(1),
   router: z.string().min(1),
-  members: z.array(z.object({ clientId: z.string().min(1), room: z.string().min(1), lastSeenMs: Millis })),
+  members: z.array(z.object({ clientId: z.string().min(1), room: z.string().min(1), lastSeenMs: Millis, info: z.string().optional() })),
 });
 
 const HeaderSchema = z.object({ format: z.literal(CONTROL_FILE_FORMAT), version: z.number().int() });
@@ -136,6 +146,49 @@ const V3Schema = V2Schema.extend({
   auditSeq: z.number().int().nonnegative(),
 });
 
+const QueueOffsetSchema = z.object({ broker: z.string().min(1), queueId: z.number().int().nonnegative(), offset: z.number().int().nonnegative(), room: z.string() });
+
+const MigrationGateSchema = z.object({
+  seq: Version,
+  cappedRooms: z.array(z.string()),
+  caps: z.array(QueueOffsetSchema),
+  barrierRooms: z.array(z.string()),
+  barrier: z.array(QueueOffsetSchema).nullable(),
+  released: z.array(z.string()),
+  openedAtMs: Millis,
+});
+
+/** Shared with the Redis store, which keeps each record as this JSON. */
+export const MigrationSchema = z.object({
+  topic: z.string().min(1),
+  from: z.string().min(1),
+  to: z.string().min(1),
+  phase: z.enum(['preparing', 'moving-producers', 'draining', 'done', 'rolled-back']),
+  paused: z.boolean(),
+  rollingBack: z.boolean(),
+  groups: z.array(z.string()),
+  movedGroups: z.array(z.string()),
+  switchSeq: z.number().int().nonnegative(),
+  gates: z.array(MigrationGateSchema),
+  version: Version,
+  startedAtMs: Millis,
+  changedAtMs: Millis,
+  changedBy: z.string(),
+  reason: z.string(),
+});
+
+const V4Schema = V3Schema.extend({ version: z.literal(4), migrations: z.array(MigrationSchema) });
+
+/** A migration as JSON (gates' missing barrier as null), the form both stores keep. */
+export function migrationToJson(m: TopicMigration): z.input<typeof MigrationSchema> {
+  return { ...m, gates: m.gates.map((g) => ({ ...g, barrier: g.barrier ?? null })) };
+}
+
+export function migrationFromJson(json: unknown): TopicMigration {
+  const parsed = MigrationSchema.parse(json);
+  return { ...parsed, gates: parsed.gates.map((g) => ({ ...g, barrier: g.barrier ?? undefined })) };
+}
+
 /** Thrown for a version 1 file with topics when no legacyHomeRoom was given. */
 export class LegacyHomeRoomRequired extends Error {
   constructor(readonly topicCount: number) {
@@ -162,14 +215,17 @@ export function encodeControlFile(state: ControlState): string {
       members.push({
         group,
         router,
-        members: [...list].sort((a, b) => compare(a.clientId, b.clientId)).map((m) => ({ clientId: m.clientId, room: m.room, lastSeenMs: m.lastSeenMs })),
+        members: [...list]
+          .sort((a, b) => compare(a.clientId, b.clientId))
+          .map((m) => ({ clientId: m.clientId, room: m.room, lastSeenMs: m.lastSeenMs, ...(m.info === undefined ? {} : { info: m.info }) })),
       });
     }
   }
   const rooms: RoomControl[] = [...state.rooms.values()].sort((a, b) => compare(a.room, b.room)).map((r) => ({ ...r }));
   const groups: GroupControl[] = [...state.groups.values()].sort((a, b) => compare(a.group, b.group)).map((g) => ({ ...g }));
   const audit: AuditEntry[] = state.audit.map((e) => ({ ...e }));
-  return `${JSON.stringify({ format: CONTROL_FILE_FORMAT, version: CONTROL_FILE_VERSION, topics, routers, members, rooms, groups, audit, auditSeq: state.auditSeq }, null, 2)}\n`;
+  const migrations = [...state.migrations.values()].sort((a, b) => compare(a.topic, b.topic)).map(migrationToJson);
+  return `${JSON.stringify({ format: CONTROL_FILE_FORMAT, version: CONTROL_FILE_VERSION, topics, routers, members, rooms, groups, audit, auditSeq: state.auditSeq, migrations }, null, 2)}\n`;
 }
 
 /** Decodes the file's text; throws an Error saying what is wrong (the caller adds the path and the fix). */
@@ -192,12 +248,18 @@ export function decodeControlFile(text: string, options: DecodeOptions = {}): De
     }
     return { state, fileVersion: 1 };
   }
-  if (header.data.version !== 2 && header.data.version !== CONTROL_FILE_VERSION) {
+  if (header.data.version !== 2 && header.data.version !== 3 && header.data.version !== CONTROL_FILE_VERSION) {
     throw new Error(`format version ${header.data.version} is not supported by this router (it reads versions 1 to ${CONTROL_FILE_VERSION})`);
   }
-  const parsed = header.data.version === 2 ? V2Schema.safeParse(json) : V3Schema.safeParse(json);
+  const parsed = header.data.version === 2 ? V2Schema.safeParse(json) : header.data.version === 3 ? V3Schema.safeParse(json) : V4Schema.safeParse(json);
   if (!parsed.success) throw new Error(describeIssues(parsed.error));
-  if (parsed.data.version === 3) {
+  if (parsed.data.version === 4) {
+    for (const m of parsed.data.migrations) {
+      if (state.migrations.has(m.topic)) throw new Error(`migration of topic ${JSON.stringify(m.topic)} appears twice`);
+      state.migrations.set(m.topic, migrationFromJson(m));
+    }
+  }
+  if (parsed.data.version === 3 || parsed.data.version === 4) {
     for (const room of parsed.data.rooms) {
       if (state.rooms.has(room.room)) throw new Error(`room ${JSON.stringify(room.room)} appears twice`);
       state.rooms.set(room.room, room);
@@ -219,7 +281,7 @@ export function decodeControlFile(text: string, options: DecodeOptions = {}): De
     if (byRouter.has(list.router)) throw new Error(`members of group ${JSON.stringify(list.group)} from router ${JSON.stringify(list.router)} appear twice`);
     byRouter.set(
       list.router,
-      list.members.map((m) => ({ clientId: m.clientId, room: m.room, router: list.router, lastSeenMs: m.lastSeenMs })),
+      list.members.map((m) => ({ clientId: m.clientId, room: m.room, router: list.router, lastSeenMs: m.lastSeenMs, ...(m.info === undefined ? {} : { info: m.info }) })),
     );
     state.members.set(list.group, byRouter);
   }

@@ -3,7 +3,7 @@
  * staleness, pruning of long-dead routers and members, and diffing two states into precise ControlChange events.
  */
 import { formatTopicMode } from '@roomq/protocol';
-import type { AuditEntry, ControlChange, GroupControl, GroupMember, RoomControl, RouterRecord, TopicConfig } from './control-store.js';
+import type { AuditEntry, ControlChange, GroupControl, GroupMember, RoomControl, RouterRecord, TopicConfig, TopicMigration } from './control-store.js';
 
 /** group → router → that router's members of the group. */
 export type MembersByGroup = Map<string, Map<string, GroupMember[]>>;
@@ -19,17 +19,28 @@ export interface ControlState {
   audit: AuditEntry[];
   /** The last audit seq ever used (entries may have been trimmed since). */
   auditSeq: number;
+  /** Topic migrations by topic (records are replaced whole, never mutated). */
+  migrations: Map<string, TopicMigration>;
 }
 
 export function emptyControlState(): ControlState {
-  return { topics: new Map(), routers: new Map(), members: new Map(), rooms: new Map(), groups: new Map(), audit: [], auditSeq: 0 };
+  return { topics: new Map(), routers: new Map(), members: new Map(), rooms: new Map(), groups: new Map(), audit: [], auditSeq: 0, migrations: new Map() };
 }
 
 /** A copy that shares no maps with `state` (records themselves are never mutated in place). */
 export function copyControlState(state: ControlState): ControlState {
   const members: MembersByGroup = new Map();
   for (const [group, byRouter] of state.members) members.set(group, new Map(byRouter));
-  return { topics: new Map(state.topics), routers: new Map(state.routers), members, rooms: new Map(state.rooms), groups: new Map(state.groups), audit: [...state.audit], auditSeq: state.auditSeq };
+  return {
+    topics: new Map(state.topics),
+    routers: new Map(state.routers),
+    members,
+    rooms: new Map(state.rooms),
+    groups: new Map(state.groups),
+    audit: [...state.audit],
+    auditSeq: state.auditSeq,
+    migrations: new Map(state.migrations),
+  };
 }
 
 /** Code-point order, the same in every process and locale. */
@@ -130,6 +141,10 @@ export function diffControlStates(before: ControlState, after: ControlState): Co
   const controlled = new Set([...before.groups.keys(), ...after.groups.keys()]);
   for (const group of [...controlled].sort(compareText)) {
     if (groupFingerprint(before.groups.get(group)) !== groupFingerprint(after.groups.get(group))) changes.push({ kind: 'groups', group });
+  }
+  const migrating = new Set([...before.migrations.keys(), ...after.migrations.keys()]);
+  for (const topic of [...migrating].sort(compareText)) {
+    if (before.migrations.get(topic)?.version !== after.migrations.get(topic)?.version) changes.push({ kind: 'migration', topic });
   }
   return changes;
 }

@@ -51,6 +51,8 @@ export interface GroupMember {
   /** Name of the router that reported it. */
   router: string;
   lastSeenMs: number;
+  /** Opaque detail the reporter attaches (topic migration: kind, group, settled switch); not part of membership. */
+  info?: string;
 }
 
 export type RoomStatus = 'active' | 'cut';
@@ -138,7 +140,81 @@ export type ControlChange =
   | { kind: 'routers' }
   | { kind: 'rooms' }
   | { kind: 'groups'; group: string }
+  | { kind: 'migration'; topic: string }
   | { kind: 'reload' };
+
+export type MigrationPhase = 'preparing' | 'moving-producers' | 'draining' | 'done' | 'rolled-back';
+
+/** An offset of one queue of a topic, by broker group and queue id. */
+export interface QueueOffset {
+  broker: string;
+  queueId: number;
+  offset: number;
+  /** Room the queue was served from when the offset was read. */
+  room: string;
+}
+
+/**
+ * One switch of producer routes and the order gate it opens (see docs/design.md, "Topic migration"): the queues
+ * of the rooms producers moved into are read by each consumer group only below `caps` until that group's
+ * committed offsets on the rooms they moved out of reached `barrier` (read once every producer had settled).
+ */
+export interface MigrationGate {
+  seq: number;
+  cappedRooms: string[];
+  caps: QueueOffset[];
+  barrierRooms: string[];
+  /** Undefined until every live producer settled on this switch. */
+  barrier: QueueOffset[] | undefined;
+  /** Consumer groups released from this gate (their commits reached the barrier). */
+  released: string[];
+  openedAtMs: number;
+}
+
+/** A topic's migration between modes, durable and versioned; at most one per topic. */
+export interface TopicMigration {
+  topic: string;
+  /** Modes as formatTopicMode writes them. */
+  from: string;
+  to: string;
+  phase: MigrationPhase;
+  paused: boolean;
+  /** Going back to `from`: no producer group is moved any more. */
+  rollingBack: boolean;
+  /** Admitted groups (applications); `*` admits every group. */
+  groups: string[];
+  /** Producer groups routed by `to` now; `*` routes every producer by it, those without a group too. */
+  movedGroups: string[];
+  /** Bumped by every switch of producer routes; routes carry it as their migration version. */
+  switchSeq: number;
+  /** Gates not yet dropped, oldest first. */
+  gates: MigrationGate[];
+  /** Bumped by every change; 1 when started. */
+  version: number;
+  startedAtMs: number;
+  changedAtMs: number;
+  changedBy: string;
+  reason: string;
+}
+
+/**
+ * A migration change: compare-and-set on the record's version (0: no record yet, or replace a finished one
+ * whose version is given), optionally with a compare-and-set of the topic's mode in the same atomic step.
+ */
+export interface MigrationChange {
+  topic: string;
+  expectedVersion: number;
+  next: Omit<TopicMigration, 'version' | 'changedAtMs' | 'changedBy' | 'reason'>;
+  topicMode?: { mode: TopicMode; expectedVersion: number };
+  audit: { by: string; action: string; reason: string; details?: Record<string, unknown> };
+}
+
+export interface MigrationChangeOutcome {
+  migration: TopicMigration;
+  /** The topic after the change, when its mode was set. */
+  topic: TopicConfig | undefined;
+  audit: AuditEntry;
+}
 
 export type StoreHealth = { state: 'healthy' } | { state: 'degraded'; reason: string; sinceMs: number };
 
@@ -204,4 +280,15 @@ export interface ControlStore {
    * BAD_REQUEST for a record named twice; UNAVAILABLE while degraded. Durable once it resolves.
    */
   applyControl(change: ControlTransition): Promise<ControlTransitionOutcome>;
+
+  /** The topic's migration record (also a finished one), from the cache. */
+  getMigration(topic: string): Promise<TopicMigration | undefined>;
+  /** Every migration record, sorted by topic. */
+  listMigrations(): Promise<TopicMigration[]>;
+  /**
+   * Atomically writes the migration record (compare-and-set on its version, VERSION_CONFLICT with details
+   * `{ record: 'migration', currentVersion }`), sets the topic's mode when asked (compare-and-set on the topic's
+   * version; TOPIC_NOT_FOUND if absent) and appends one audit entry. UNAVAILABLE while degraded.
+   */
+  applyMigration(change: MigrationChange): Promise<MigrationChangeOutcome>;
 }

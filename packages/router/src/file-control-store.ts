@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { decodeControlFile, encodeControlFile, LegacyHomeRoomRequired, CONTROL_FILE_VERSION } from './control-file-format.js';
 import { CachedControlStore } from './cached-control-store.js';
 import { copyControlState, emptyControlState, membersFingerprint, pruneControlState, type ControlState } from './control-state.js';
-import type { ControlTransition, ControlTransitionOutcome, CreateTopicOutcome, GroupMember, NewTopic, RouterRecord, TopicConfig } from './control-store.js';
+import type { ControlTransition, ControlTransitionOutcome, CreateTopicOutcome, GroupMember, MigrationChange, MigrationChangeOutcome, NewTopic, RouterRecord, TopicConfig } from './control-store.js';
+import { applyMigrationTransition, validateMigrationChange } from './migration-transition.js';
 import { applyTransition, validateTransition } from './control-transition.js';
 
 /** Name of the control file inside `dataDir` when the store is given a directory rather than a path. */
@@ -171,6 +172,13 @@ export class FileControlStore extends CachedControlStore {
     return this.mutate((draft) => applyTransition(draft, change, Date.now()));
   }
 
+  /** One locked read-apply-write, like applyControl. */
+  async applyMigration(change: MigrationChange): Promise<MigrationChangeOutcome> {
+    this.assertWritable();
+    validateMigrationChange(change);
+    return this.mutate((draft) => applyMigrationTransition(draft, change, Date.now()));
+  }
+
   async heartbeatRouter(router: RouterRecord): Promise<void> {
     if (!this.acceptsReports()) return;
     const record = { name: router.name, room: router.room, endpoint: router.endpoint, lastSeenMs: router.lastSeenMs };
@@ -186,7 +194,7 @@ export class FileControlStore extends CachedControlStore {
 
   async publishMembers(router: string, group: string, members: GroupMember[]): Promise<void> {
     if (!this.acceptsReports()) return;
-    const list = members.map((m) => ({ clientId: m.clientId, room: m.room, router, lastSeenMs: m.lastSeenMs }));
+    const list = members.map((m) => ({ clientId: m.clientId, room: m.room, router, lastSeenMs: m.lastSeenMs, ...(m.info === undefined ? {} : { info: m.info }) }));
     const cached = this.state.members.get(group)?.get(router);
     this.pendingMembers.set(`${group}\n${router}`, { group, router, members: list });
     if (cached && membersFingerprint(new Map([[router, cached]])) === membersFingerprint(new Map([[router, list]]))) {

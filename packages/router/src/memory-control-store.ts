@@ -2,7 +2,8 @@ import { RoomqError, type TopicMode } from '@roomq/protocol';
 import { pino } from 'pino';
 import { CachedControlStore } from './cached-control-store.js';
 import { copyControlState } from './control-state.js';
-import type { ControlTransition, ControlTransitionOutcome, CreateTopicOutcome, GroupMember, NewTopic, RouterRecord, TopicConfig } from './control-store.js';
+import type { ControlTransition, ControlTransitionOutcome, CreateTopicOutcome, GroupMember, MigrationChange, MigrationChangeOutcome, NewTopic, RouterRecord, TopicConfig } from './control-store.js';
+import { applyMigrationTransition } from './migration-transition.js';
 import { applyTransition } from './control-transition.js';
 
 /**
@@ -52,6 +53,14 @@ export class MemoryControlStore extends CachedControlStore {
     this.assertWritable();
     const draft = copyControlState(this.state);
     const outcome = applyTransition(draft, change, Date.now());
+    this.replaceState(draft);
+    return outcome;
+  }
+
+  async applyMigration(change: MigrationChange): Promise<MigrationChangeOutcome> {
+    this.assertWritable();
+    const draft = copyControlState(this.state);
+    const outcome = applyMigrationTransition(draft, change, Date.now());
     this.replaceState(draft);
     return outcome;
   }

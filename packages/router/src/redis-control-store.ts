@@ -11,13 +11,18 @@ import type {
   CreateTopicOutcome,
   GroupControl,
   GroupMember,
+  MigrationChange,
+  MigrationChangeOutcome,
   NewTopic,
   RoomControl,
   RouterRecord,
   TopicConfig,
+  TopicMigration,
 } from './control-store.js';
+import { migrationFromJson, migrationToJson } from './control-file-format.js';
+import { migrationConflict, storedMigration, validateMigrationChange } from './migration-transition.js';
 import { AUDIT_RETAIN_ENTRIES, validateTransition, versionConflict } from './control-transition.js';
-import { APPLY_CONTROL, CREATE_TOPIC_IF_ABSENT, HEARTBEAT_ROUTER, PUBLISH_MEMBERS, SET_TOPIC_MODE, type ScriptDefinition } from './redis-scripts.js';
+import { APPLY_CONTROL, APPLY_MIGRATION, CREATE_TOPIC_IF_ABSENT, HEARTBEAT_ROUTER, PUBLISH_MEMBERS, SET_TOPIC_MODE, type ScriptDefinition } from './redis-scripts.js';
 
 /** Prefix of every key and of the change channel; a cluster name after it lets several clusters share a Redis. */
 export const DEFAULT_REDIS_KEY_PREFIX = 'roomq:';
@@ -57,7 +62,7 @@ export const RedisControlStoreOptionsSchema = z
 export type RedisControlStoreOptions = z.input<typeof RedisControlStoreOptionsSchema>;
 type ResolvedOptions = z.output<typeof RedisControlStoreOptionsSchema>;
 
-type ChangeEvent = { kind: 'topic'; topic: string } | { kind: 'members'; group: string } | { kind: 'routers' } | { kind: 'control' };
+type ChangeEvent = { kind: 'topic'; topic: string } | { kind: 'members'; group: string } | { kind: 'routers' } | { kind: 'control' } | { kind: 'migration'; topic: string };
 
 const StoredTopicSchema = z.object({
   name: z.string().min(1),
@@ -67,12 +72,13 @@ const StoredTopicSchema = z.object({
   version: z.number().int().positive(),
 });
 const StoredRouterSchema = z.object({ name: z.string().min(1), room: z.string(), endpoint: z.string(), lastSeenMs: z.number() });
-const StoredMemberSchema = z.object({ clientId: z.string().min(1), room: z.string(), router: z.string(), lastSeenMs: z.number() });
+const StoredMemberSchema = z.object({ clientId: z.string().min(1), room: z.string(), router: z.string(), lastSeenMs: z.number(), info: z.string().optional() });
 const ChangeEventSchema = z.union([
   z.object({ kind: z.literal('topic'), topic: z.string() }),
   z.object({ kind: z.literal('members'), group: z.string() }),
   z.object({ kind: z.literal('routers') }),
   z.object({ kind: z.literal('control') }),
+  z.object({ kind: z.literal('migration'), topic: z.string() }),
 ]);
 const StoredRoomSchema = z.object({
   room: z.string().min(1),
@@ -131,6 +137,7 @@ export class RedisControlStore extends CachedControlStore {
     groupControl: string;
     audit: string;
     auditSeq: string;
+    migrations: string;
   };
   private command: Redis | undefined;
   private subscriber: Redis | undefined;
@@ -152,6 +159,7 @@ export class RedisControlStore extends CachedControlStore {
       groupControl: `${p}group-control`,
       audit: `${p}audit`,
       auditSeq: `${p}audit-seq`,
+      migrations: `${p}migrations`,
     };
     this.logger = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'redis-control-store', redis: describeUrl(this.options.url), keyPrefix: p });
   }
@@ -255,6 +263,53 @@ export class RedisControlStore extends CachedControlStore {
     return { rooms: rooms.map((r) => ({ ...r })), groups: groups.map((g) => ({ ...g })), audit: { ...audit, details: { ...audit.details } } };
   }
 
+  async applyMigration(change: MigrationChange): Promise<MigrationChangeOutcome> {
+    this.assertWritable();
+    validateMigrationChange(change);
+    const nowMs = Date.now();
+    const migration = storedMigration(change, nowMs);
+    const audit = {
+      atMs: nowMs,
+      by: change.audit.by,
+      action: change.audit.action,
+      target: change.topic,
+      reason: change.audit.reason,
+      version: migration.version,
+      detailsJson: JSON.stringify({ ...(change.audit.details ?? {}), phase: migration.phase, ...(change.topicMode ? { mode: formatTopicMode(change.topicMode.mode) } : {}) }),
+    };
+    const keys = [this.keys.migrations, this.keys.topics, this.keys.audit, this.keys.auditSeq];
+    const reply = (await this.write(APPLY_MIGRATION, keys, [
+      change.topic,
+      String(change.expectedVersion),
+      JSON.stringify(migrationToJson(migration)),
+      change.topicMode ? formatTopicMode(change.topicMode.mode) : '',
+      String(change.topicMode?.expectedVersion ?? 0),
+      JSON.stringify(audit),
+      String(AUDIT_RETAIN_ENTRIES),
+      this.keys.changes,
+      event({ kind: 'migration', topic: change.topic }),
+    ])) as Array<string | number>;
+    if (reply[0] === 'missing') throw new RoomqError('TOPIC_NOT_FOUND', `topic ${change.topic} does not exist`, { details: { topic: change.topic } });
+    if (reply[0] === 'conflict') {
+      await this.serially(async () => this.reloadMigration(change.topic)).catch(() => undefined);
+      const current = Number(reply[2]);
+      if (reply[1] === 'migration') throw migrationConflict(change.topic, current, change.expectedVersion);
+      throw new RoomqError('VERSION_CONFLICT', `topic ${change.topic} changed meanwhile (version ${current}, expected ${change.topicMode?.expectedVersion}); read it again and retry`, {
+        details: { record: 'topic', topic: change.topic, currentVersion: current },
+      });
+    }
+    const storedAudit = decodeAudit(String(reply[1]));
+    const topic = reply[2] ? decodeTopic(String(reply[2])) : undefined;
+    await this.serially(async () =>
+      this.update((draft) => {
+        putMigration(draft, migration);
+        if (topic) putTopic(draft, topic);
+        putAudit(draft, [storedAudit]);
+      }),
+    );
+    return { migration, topic: topic && { ...topic }, audit: storedAudit };
+  }
+
   async heartbeatRouter(router: RouterRecord): Promise<void> {
     if (!this.acceptsReports()) return;
     const record = { name: router.name, room: router.room, endpoint: router.endpoint, lastSeenMs: router.lastSeenMs };
@@ -272,7 +327,7 @@ export class RedisControlStore extends CachedControlStore {
 
   async publishMembers(router: string, group: string, members: GroupMember[]): Promise<void> {
     if (!this.acceptsReports()) return;
-    const pairs = members.flatMap((m) => [m.clientId, JSON.stringify({ clientId: m.clientId, room: m.room, router, lastSeenMs: m.lastSeenMs })]);
+    const pairs = members.flatMap((m) => [m.clientId, JSON.stringify({ clientId: m.clientId, room: m.room, router, lastSeenMs: m.lastSeenMs, ...(m.info === undefined ? {} : { info: m.info }) })]);
     const reply = (await this.write(PUBLISH_MEMBERS, [this.membersKey(group), this.keys.groups], [
       router,
       group,
@@ -291,7 +346,7 @@ export class RedisControlStore extends CachedControlStore {
     const subscriber = this.connection('subscriber');
     this.command = command;
     this.subscriber = subscriber;
-    for (const [name, script] of Object.entries({ CREATE_TOPIC_IF_ABSENT, SET_TOPIC_MODE, HEARTBEAT_ROUTER, PUBLISH_MEMBERS, APPLY_CONTROL })) {
+    for (const [name, script] of Object.entries({ CREATE_TOPIC_IF_ABSENT, SET_TOPIC_MODE, HEARTBEAT_ROUTER, PUBLISH_MEMBERS, APPLY_CONTROL, APPLY_MIGRATION })) {
       command.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
     try {
@@ -432,6 +487,8 @@ export class RedisControlStore extends CachedControlStore {
         this.update((draft) => setGroup(draft, change.group, decodeMembers(Object.entries(flat).flat(), this.logger)));
       } else if (change.kind === 'control') {
         await this.reloadControl();
+      } else if (change.kind === 'migration') {
+        await this.reloadMigration(change.topic);
       } else {
         const flat = await command.hgetall(this.keys.routers);
         this.update((draft) => (draft.routers = decodeRouters(Object.entries(flat).flat(), this.logger)));
@@ -459,7 +516,26 @@ export class RedisControlStore extends CachedControlStore {
     const { audit, auditSeq } = await this.loadAudit();
     state.audit = audit;
     state.auditSeq = auditSeq;
+    for (const json of Object.values(await command.hgetall(this.keys.migrations))) {
+      try {
+        putMigration(state, migrationFromJson(JSON.parse(json)));
+      } catch (err) {
+        this.logger.error({ err, json }, 'ignoring a malformed topic migration in redis');
+      }
+    }
     return state;
+  }
+
+  /** Re-reads one topic's migration, its topic (a finish sets the mode) and the audit log into the cache. */
+  private async reloadMigration(topic: string): Promise<void> {
+    const command = this.command!;
+    const [json, topicJson] = await Promise.all([command.hget(this.keys.migrations, topic), command.hget(this.keys.topics, topic)]);
+    const { audit } = await this.loadAudit();
+    this.update((draft) => {
+      if (json !== null) putMigration(draft, migrationFromJson(JSON.parse(json)));
+      if (topicJson !== null) putTopic(draft, decodeTopic(topicJson));
+      putAudit(draft, audit);
+    });
   }
 
   /** Re-reads rooms, group control and the audit log into the cache (after a control event or a conflict). */
@@ -546,6 +622,7 @@ export class RedisControlStore extends CachedControlStore {
 
 function scriptName(script: ScriptDefinition): string {
   if (script === APPLY_CONTROL) return 'APPLY_CONTROL';
+  if (script === APPLY_MIGRATION) return 'APPLY_MIGRATION';
   if (script === CREATE_TOPIC_IF_ABSENT) return 'CREATE_TOPIC_IF_ABSENT';
   if (script === SET_TOPIC_MODE) return 'SET_TOPIC_MODE';
   if (script === HEARTBEAT_ROUTER) return 'HEARTBEAT_ROUTER';
@@ -661,4 +738,11 @@ function putAudit(state: ControlState, entries: AuditEntry[]): void {
   for (const e of entries) bySeq.set(e.seq, e);
   state.audit = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-AUDIT_RETAIN_ENTRIES);
   state.auditSeq = Math.max(state.auditSeq, ...entries.map((e) => e.seq));
+}
+
+/** Migration records never go back a version in the cache. */
+function putMigration(state: ControlState, migration: TopicMigration): void {
+  const cached = state.migrations.get(migration.topic);
+  if (cached && cached.version > migration.version) return;
+  state.migrations.set(migration.topic, migration);
 }

@@ -11,6 +11,7 @@
  *   {p}audit            list   audit entry JSON, newest first, trimmed to the retained count; `details` is
  *                              held as a JSON string (detailsJson) so cjson never turns {} into [] or back
  *   {p}audit-seq        string the last audit seq used
+ *   {p}migrations       hash   topic → topic migration JSON (control-file-format.ts MigrationSchema)
  *   {p}changes          pub/sub channel of change events {kind, topic?, group?, origin}
  *
  * Topic JSON written by Node is stored as given; setTopicMode re-encodes it with cjson, whose 14 significant
@@ -184,5 +185,43 @@ redis.call('LTRIM', KEYS[3], 0, t.retain - 1)
 reply[2] = audit
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return reply
+`,
+};
+
+/**
+ * KEYS[1] migrations hash, KEYS[2] topics hash, KEYS[3] audit list, KEYS[4] audit seq
+ * ARGV[1] topic, ARGV[2] expected migration version (0: none), ARGV[3] the new migration JSON, ARGV[4] new topic
+ * mode ('' = leave the topic alone), ARGV[5] expected topic version, ARGV[6] audit JSON without seq, ARGV[7]
+ * retained audit entries, ARGV[8] changes channel, ARGV[9] change event JSON
+ * Returns {'conflict', 'migration'|'topic', current version}, {'missing'} (no such topic) and changes nothing, or
+ * {'ok', audit JSON, topic JSON or ''}.
+ */
+export const APPLY_MIGRATION: ScriptDefinition = {
+  numberOfKeys: 4,
+  lua: `
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+local current = 0
+if existing then current = cjson.decode(existing).version end
+if current ~= tonumber(ARGV[2]) then return {'conflict', 'migration', current} end
+local topicJson = ''
+if ARGV[4] ~= '' then
+  local stored = redis.call('HGET', KEYS[2], ARGV[1])
+  if not stored then return {'missing'} end
+  local topic = cjson.decode(stored)
+  if topic.version ~= tonumber(ARGV[5]) then return {'conflict', 'topic', topic.version} end
+  topic.mode = ARGV[4]
+  topic.version = topic.version + 1
+  topicJson = cjson.encode(topic)
+  redis.call('HSET', KEYS[2], ARGV[1], topicJson)
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+local seq = redis.call('INCR', KEYS[4])
+local audit = cjson.decode(ARGV[6])
+audit.seq = seq
+local encoded = cjson.encode(audit)
+redis.call('LPUSH', KEYS[3], encoded)
+redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[7]) - 1)
+redis.call('PUBLISH', ARGV[8], ARGV[9])
+return {'ok', encoded, topicJson}
 `,
 };

@@ -54,12 +54,19 @@ export function cutRooms(rooms: readonly RoomControl[]): Set<string> {
 }
 
 /**
- * The member that should lead once `excludedRooms` are cut: alive, ready, outside them, and the most caught up
- * (highest flushed offset: it loses the least; ties go to the lower member id, so every router picks the same).
+ * The member that should lead once `excludedRooms` are cut: alive, ready, outside them, and the most caught up.
+ *
+ * While the group runs its configured chain (`chainIntact`), each member copies the one before it (member ids
+ * number the chain), so a member always holds at least what every later member holds: the first eligible
+ * member in chain order is the most caught up, whatever heartbeats up to a second old say. Picking a later one
+ * on a fresher report could cut acknowledged sync:1 writes off the earlier one when it rejoins. Otherwise
+ * (members follow an acting master directly) the highest reported flushed offset wins. Ties go to the lower
+ * member id, so every router picks the same.
  */
-export function chooseActingLeader(members: readonly PlanMember[], excludedRooms: ReadonlySet<string>): PlanMember | undefined {
+export function chooseActingLeader(members: readonly PlanMember[], excludedRooms: ReadonlySet<string>, chainIntact = false): PlanMember | undefined {
   const candidates = members.filter((m) => m.alive && m.status === 'ready' && !excludedRooms.has(m.room));
-  candidates.sort((a, b) => b.flushedOffset - a.flushedOffset || a.memberId - b.memberId);
+  if (chainIntact) candidates.sort((a, b) => a.memberId - b.memberId);
+  else candidates.sort((a, b) => b.flushedOffset - a.flushedOffset || a.memberId - b.memberId);
   return candidates[0];
 }
 
@@ -87,7 +94,7 @@ export function planRoomCut(input: { room: string; rooms: readonly RoomControl[]
     if (!leader) continue;
     const leaderMember = members.find((m) => m.name === leader.name);
     if (leaderMember?.room !== input.room) continue;
-    const next = chooseActingLeader(members, excluded);
+    const next = chooseActingLeader(members, excluded, leaderMember.configuredRole === 'master');
     const base = {
       group,
       fromLeader: leader.name,

@@ -24,6 +24,8 @@ import { routeQueueToWire } from './route-wire.js';
 import type { RouterContext } from './router-context.js';
 import { CLIENT_HEARTBEAT_INTERVAL_MS } from './router-options.js';
 import { WatchStream } from './watch-stream.js';
+import { migrationsOf } from './topic-migration-admin.js';
+import { consumerCaps, queueKeyOf, type MigrationClientInfo } from './topic-migration.js';
 
 /** Members any router saw within this long count for assignments (routers publish every second). */
 export const MEMBER_MAX_AGE_MS = 5000;
@@ -34,11 +36,13 @@ export const MEMBER_MAX_AGE_MS = 5000;
  */
 export function routeServiceImpl(ctx: RouterContext): UntypedServiceImplementation {
   const logger = ctx.logger;
+  const migrations = migrationsOf(ctx);
   return {
     GetRoute: unary<Partial<GetRouteRequestMsg>, GetRouteReplyMsg>(logger, 'GetRoute', async (call) => {
       const name = call.request.topic;
       if (!name) throw new RoomqError('BAD_REQUEST', 'GetRoute needs topic, the topic to route', { details: { field: 'topic' } });
-      const { topic, clientRoom, route, version } = await routeForClient(ctx, name, { clientId: clientIdOf(call.metadata), peer: call.getPeer() }, 'get-route');
+      const producerGroup = call.request.producer_group || undefined;
+      const { topic, clientRoom, route, version, migrationVersion } = await routeForClient(ctx, name, { clientId: clientIdOf(call.metadata), peer: call.getPeer() }, 'get-route', producerGroup);
       return {
         status: v1Ok(),
         queues: route.queues.map(routeQueueToWire),
@@ -47,6 +51,7 @@ export function routeServiceImpl(ctx: RouterContext): UntypedServiceImplementati
         preferred_room: route.preferredRoom,
         spilled: route.spilled,
         version,
+        migration_version: migrationVersion,
       };
     }),
 
@@ -70,8 +75,15 @@ export function routeServiceImpl(ctx: RouterContext): UntypedServiceImplementati
         queues.map((queue) => ({ room: queue.room, brokerGroup: queue.brokerName, queueId: queue.queueId, queue })),
       );
       const mine: RouteQueue[] = (assignment.get(clientId) ?? []).map((a) => a.queue);
-      logger.trace({ topic: topicName, group, clientId, members: members.length, queues: mine.length }, 'assignment answered');
-      return { status: v1Ok(), queues: mine.map(routeQueueToWire), version, members: assignment.size };
+      // A migrating topic: queues producers moved into are read only up to their caps until this group drained
+      // the rooms they moved out of (topic-migration.ts).
+      const caps = consumerCaps(await ctx.store.getMigration(topicName), group);
+      logger.trace({ topic: topicName, group, clientId, members: members.length, queues: mine.length, capped: caps.size }, 'assignment answered');
+      const wire = mine.map((q) => {
+        const cap = caps.get(queueKeyOf({ broker: q.brokerName, queueId: q.queueId }));
+        return cap === undefined ? routeQueueToWire(q) : { ...routeQueueToWire(q), capped: true, read_limit: cap };
+      });
+      return { status: v1Ok(), queues: wire, version, members: assignment.size };
     }),
 
     ClientHeartbeat: unary<Partial<ClientHeartbeatRequestMsg>, ClientHeartbeatReplyMsg>(logger, 'ClientHeartbeat', (call) => {
@@ -83,6 +95,14 @@ export function routeServiceImpl(ctx: RouterContext): UntypedServiceImplementati
         groups.add(interest.group);
       }
       const placement = ctx.directory.place(clientId, call.getPeer());
+      const uses: Array<{ topic: string; info: MigrationClientInfo }> = [];
+      for (const interest of call.request.consumers ?? []) {
+        for (const topic of interest.topics ?? []) if (topic) uses.push({ topic, info: { kind: 'consumer', group: interest.group, settled: 0 } });
+      }
+      for (const p of call.request.producer_topics ?? []) {
+        if (p.topic) uses.push({ topic: p.topic, info: { kind: 'producer', group: call.request.producer_group ?? '', settled: p.settled_version ?? 0 } });
+      }
+      if (uses.length > 0) migrations.clients.heard(clientId, placement.room, uses);
       const changed = ctx.members.heartbeat(clientId, placement.room, [...groups]);
       if (changed.length > 0) {
         logger.info({ clientId, room: placement.room, placedBy: placement.source, groups: changed }, 'consumer group membership changed');

@@ -29,7 +29,7 @@ describe('file control store', () => {
     expect(await readdir(dataDir)).toEqual([CONTROL_FILE_NAME]);
     expect(JSON.parse(await readFile(join(dataDir, CONTROL_FILE_NAME), 'utf8'))).toEqual({
       format: 'roomq-router-control',
-      version: 3,
+      version: 4,
       topics: [
         { name: 't1', queuesPerBroker: 4, mode: 'active-active', createdAtMs: 1_700_000_000_000, version: 1 },
         { name: 't2', queuesPerBroker: 4, mode: 'home:dc1', createdAtMs: 1_700_000_000_000, version: 1 },
@@ -40,10 +40,11 @@ describe('file control store', () => {
       groups: [],
       audit: [],
       auditSeq: 0,
+      migrations: [],
     });
   });
 
-  it('reads a version 2 file (before room cuts) as having no cuts, and rewrites it as version 3', async () => {
+  it('reads a version 2 file (before room cuts) as having no cuts, and rewrites it in the current version', async () => {
     const dataDir = await tempDir();
     const path = join(dataDir, CONTROL_FILE_NAME);
     const v2 = {
@@ -58,7 +59,7 @@ describe('file control store', () => {
     expect(await store.getTopic('kept')).toMatchObject({ version: 3, mode: { kind: 'active-active' } });
     expect(await store.listRooms()).toEqual([]);
     expect(await store.listGroups()).toEqual([]);
-    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ version: 3, topics: [{ name: 'kept', version: 3 }], rooms: [], groups: [], audit: [], auditSeq: 0 });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ version: 4, topics: [{ name: 'kept', version: 3 }], rooms: [], groups: [], audit: [], auditSeq: 0, migrations: [] });
     const cut = await store.applyControl({ rooms: [{ room: 'dc1', status: 'cut', expectedVersion: 0 }], audit: { by: 'ops', action: 'room-cut', target: 'dc1', reason: 'test' } });
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ rooms: [cut.rooms[0]], audit: [cut.audit], auditSeq: 1 });
   });
@@ -82,7 +83,7 @@ describe('file control store', () => {
     const store = await opened({ path, legacyHomeRoom: 'dc2' });
     expect(await store.getTopic('old')).toEqual({ name: 'old', queuesPerBroker: 8, mode: { kind: 'home', room: 'dc2' }, createdAtMs: 1_600_000_000_000, version: 1 });
     const json = JSON.parse(await readFile(path, 'utf8'));
-    expect(json).toMatchObject({ version: 3, topics: [{ name: 'old', mode: 'home:dc2', version: 1 }] });
+    expect(json).toMatchObject({ version: 4, topics: [{ name: 'old', mode: 'home:dc2', version: 1 }] });
     // Once migrated, a router of another room reads the same modes and needs no legacyHomeRoom.
     expect((await (await opened({ path })).getTopic('old'))?.mode).toEqual({ kind: 'home', room: 'dc2' });
   });

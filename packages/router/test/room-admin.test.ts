@@ -12,8 +12,8 @@ async function cluster() {
   const r = await startRouter({ store, heartbeatIntervalMs: 50, brokerTimeoutMs: 400 });
   const brokers = [
     new FakeBroker(r.target, { name: 'broker-a/0@dc1', group: 'broker-a', room: 'dc1', endpoint: '127.0.0.1:10911', flushedOffset: 1000 }),
-    new FakeBroker(r.target, { name: 'broker-a/1@dc2', group: 'broker-a', room: 'dc2', role: 'slave', writable: false, endpoint: '127.0.0.1:10912', flushedOffset: 900 }),
-    new FakeBroker(r.target, { name: 'broker-a/2@dc2', group: 'broker-a', room: 'dc2', role: 'slave', writable: false, endpoint: '127.0.0.1:10913', flushedOffset: 1000 }),
+    new FakeBroker(r.target, { name: 'broker-a/2@dc2', group: 'broker-a', room: 'dc2', role: 'slave', writable: false, endpoint: '127.0.0.1:10912', flushedOffset: 900 }),
+    new FakeBroker(r.target, { name: 'broker-a/1@dc2', group: 'broker-a', room: 'dc2', role: 'slave', writable: false, endpoint: '127.0.0.1:10913', flushedOffset: 1000 }),
     new FakeBroker(r.target, { name: 'broker-b/0@dc2', group: 'broker-b', room: 'dc2', endpoint: '127.0.0.1:10921', flushedOffset: 10 }),
     new FakeBroker(r.target, { name: 'broker-b/1@dc1', group: 'broker-b', room: 'dc1', role: 'slave', writable: false, endpoint: '127.0.0.1:10922', flushedOffset: 10 }),
     new FakeBroker(r.target, { name: 'solo/0@dc1', group: 'solo', room: 'dc1', endpoint: '127.0.0.1:10931', flushedOffset: 5 }),
@@ -36,7 +36,7 @@ describe('room admin RPCs', () => {
     expect(dry.reply.applied ?? false).toBe(false);
     expect(dry.reply.plan).toMatchObject({ room: 'dc1', action: 'cut', from_status: 'active', to_status: 'cut', changes: true });
     expect(dry.reply.plan.groups).toEqual([
-      expect.objectContaining({ group: 'broker-a', from_leader: 'broker-a/0@dc1', to_leader: 'broker-a/2@dc2', from_epoch: 1, to_epoch: 2, from_flushed_offset: 1000, to_flushed_offset: 1000, moves: true }),
+      expect.objectContaining({ group: 'broker-a', from_leader: 'broker-a/0@dc1', to_leader: 'broker-a/1@dc2', from_epoch: 1, to_epoch: 2, from_flushed_offset: 1000, to_flushed_offset: 1000, moves: true }),
       expect.objectContaining({ group: 'solo', from_leader: 'solo/0@dc1', moves: false, note: expect.stringContaining('unreadable until restore') }),
     ]);
     expect(dry.reply.plan.topics).toEqual([{ name: 'orders', mode: 'home:dc1' }]);
@@ -47,7 +47,7 @@ describe('room admin RPCs', () => {
     expect(cut.error).toBeUndefined();
     expect(cut.reply.applied).toBe(true);
     expect(cut.reply.room).toMatchObject({ room: 'dc1', status: 'cut', version: 1, changed_by: 'ops@test', reason: 'power loss' });
-    expect(cut.reply.groups).toEqual([expect.objectContaining({ group: 'broker-a', epoch: 2, leader: 'broker-a/2@dc2', version: 1 })]);
+    expect(cut.reply.groups).toEqual([expect.objectContaining({ group: 'broker-a', epoch: 2, leader: 'broker-a/1@dc2', version: 1 })]);
     expect(cut.reply.audit).toMatchObject({ seq: 1, by: 'ops@test', action: 'room-cut', target: 'dc1', version: 1 });
     expect(JSON.parse(cut.reply.audit.details_json).groups).toHaveLength(2);
 
@@ -65,7 +65,7 @@ describe('room admin RPCs', () => {
       ['dc2', 'active', 0],
     ]);
     expect(listed.reply.groups.map((g: any) => [g.control.group, g.control.leader, g.control.epoch, g.configured_master, g.leader_room])).toEqual([
-      ['broker-a', 'broker-a/2@dc2', 2, 'broker-a/0@dc1', 'dc2'],
+      ['broker-a', 'broker-a/1@dc2', 2, 'broker-a/0@dc1', 'dc2'],
       ['broker-b', 'broker-b/0@dc2', 1, 'broker-b/0@dc2', 'dc2'],
       ['solo', 'solo/0@dc1', 1, 'solo/0@dc1', 'dc1'],
     ]);
@@ -90,11 +90,11 @@ describe('room admin RPCs', () => {
     await call('CutRoom', { room: 'dc1', by: 'ops' });
     const dry = await call('RestoreRoom', { room: 'dc1', by: 'ops', dry_run: true });
     expect(dry.reply.plan).toMatchObject({ action: 'restore', from_status: 'cut', to_status: 'active', changes: true });
-    expect(dry.reply.plan.groups).toEqual([expect.objectContaining({ group: 'broker-a', from_leader: 'broker-a/2@dc2', to_leader: 'broker-a/0@dc1', to_epoch: 3 })]);
+    expect(dry.reply.plan.groups).toEqual([expect.objectContaining({ group: 'broker-a', from_leader: 'broker-a/1@dc2', to_leader: 'broker-a/0@dc1', to_epoch: 3 })]);
     const restored = await call('RestoreRoom', { room: 'dc1', by: 'ops', reason: 'power back', expected_version: 1 });
     expect(restored.error).toBeUndefined();
     expect(restored.reply.room).toMatchObject({ status: 'active', version: 2, reason: 'power back' });
-    expect((await store.listGroups()).map((g) => g.leader)).toEqual(['broker-a/2@dc2']);
+    expect((await store.listGroups()).map((g) => g.leader)).toEqual(['broker-a/1@dc2']);
     const again = await call('RestoreRoom', { room: 'dc1', by: 'ops' });
     expect(again.reply.applied ?? false).toBe(false);
     expect(again.reply.plan.notes[0]).toMatch(/active already/);
@@ -109,13 +109,13 @@ describe('room admin RPCs', () => {
     expect((await set({ epoch: 3, leader: 'broker-x/0@dc2', expected_version: 1 })).error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/not a member of group broker-a/) });
     expect((await call('SetGroupControl', { group: 'nope', epoch: 3, leader: 'x', by: 'ops', expected_version: 0 })).error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/unknown broker group nope/) });
     expect((await set({ epoch: 3, leader: 'broker-a/0@dc1', expected_version: 1 })).error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/room dc1 is cut/) });
-    expect((await set({ epoch: 1, leader: 'broker-a/2@dc2', expected_version: 1 })).error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/epochs never go back/) });
-    expect((await set({ epoch: 2, leader: 'broker-a/1@dc2', expected_version: 1 })).error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/needs a new epoch/) });
-    expect((await set({ epoch: 2, leader: 'broker-a/2@dc2', frozen: true, expected_version: 7 })).error).toMatchObject({ code: 'VERSION_CONFLICT' });
+    expect((await set({ epoch: 1, leader: 'broker-a/1@dc2', expected_version: 1 })).error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/epochs never go back/) });
+    expect((await set({ epoch: 2, leader: 'broker-a/2@dc2', expected_version: 1 })).error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/needs a new epoch/) });
+    expect((await set({ epoch: 2, leader: 'broker-a/1@dc2', frozen: true, expected_version: 7 })).error).toMatchObject({ code: 'VERSION_CONFLICT' });
 
-    const frozen = await set({ epoch: 2, leader: 'broker-a/2@dc2', frozen: true, expected_version: 1, reason: 'failback' });
+    const frozen = await set({ epoch: 2, leader: 'broker-a/1@dc2', frozen: true, expected_version: 1, reason: 'failback' });
     expect(frozen.error).toBeUndefined();
-    expect(frozen.reply.group).toMatchObject({ epoch: 2, leader: 'broker-a/2@dc2', frozen: true, version: 2 });
+    expect(frozen.reply.group).toMatchObject({ epoch: 2, leader: 'broker-a/1@dc2', frozen: true, version: 2 });
     expect(frozen.reply.audit).toMatchObject({ action: 'group-freeze', target: 'broker-a' });
     await call('RestoreRoom', { room: 'dc1', by: 'ops' });
     const back = await set({ epoch: 3, leader: 'broker-a/0@dc1', expected_version: 2 });

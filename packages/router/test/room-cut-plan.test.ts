@@ -21,6 +21,11 @@ describe('chooseActingLeader', () => {
     expect(chooseActingLeader([m('g/1@dc2', 900, { status: 'starting' }), m('g/2@dc2', 10, { status: 'failed' })], new Set(['dc1']))).toBeUndefined();
     expect(chooseActingLeader([m('g/1@dc2', 900)], new Set(['dc1', 'dc2']))).toBeUndefined();
   });
+  it('takes the first eligible member in chain order while the configured chain runs, whatever a stale report says', () => {
+    // g/1 copies from the master and g/2 from g/1: g/1 holds all g/2 holds, even if g/2's report is fresher.
+    expect(chooseActingLeader([m('g/1@dc2', 900), m('g/2@dc2', 1000)], new Set(['dc1']), true)?.name).toBe('g/1@dc2');
+    expect(chooseActingLeader([m('g/1@dc2', 900, { alive: false }), m('g/2@dc2', 10)], new Set(['dc1']), true)?.name).toBe('g/2@dc2');
+  });
 });
 
 describe('planRoomCut', () => {

@@ -155,6 +155,8 @@ export class Broker {
     this.refreshStatus();
     if (this.statusValue === 'starting') this.setStatus('ready');
     await this.link.start();
+    // The first replies told this member its role: take it up before saying the broker is listening.
+    await leadership.reconcile();
     this.logger.info({ endpoint: this.endpointValue, flushMode: config.flushMode, dataDir: config.dataDir }, 'broker listening');
     return { name: this.name, endpoint: this.endpointValue, port };
   }

@@ -67,7 +67,7 @@ export class Leadership {
 
   private async apply(target: RoleTarget): Promise<void> {
     if (target.kind === 'wait') {
-      if (this.phase !== 'waiting') this.logger.warn({ reason: target.reason }, 'not leading and nobody to follow yet; writes refused');
+      if (this.phase !== 'waiting') this.logger.info({ reason: target.reason }, 'not leading and nobody to follow yet; writes refused');
       this.phase = 'waiting';
       await this.role.stopFollowing();
       return;

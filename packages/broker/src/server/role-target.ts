@@ -17,8 +17,9 @@ export type RoleTarget =
 export function roleTarget(config: BrokerConfig, self: string, snapshot: ControlSnapshot, known: boolean): RoleTarget {
   const configuredMaster = config.role === 'master';
   if (!known) {
-    // Until a router answers, keep the configured role; the write lease refuses writes meanwhile anyway.
-    return configuredMaster ? { kind: 'lead', epoch: undefined, acting: false, chain: config.chain } : { kind: 'follow', upstream: config.upstream!, leader: '' };
+    // Until a router answers, a slave follows its configured upstream; a configured master does not lead (it may
+    // have been replaced while it was down, and leading would write to a log about to be cut back).
+    return configuredMaster ? { kind: 'wait', reason: 'no router has told it yet whether it still leads its group' } : { kind: 'follow', upstream: config.upstream!, leader: '' };
   }
   const group = snapshot.group;
   const leader = group?.leader ?? (configuredMaster ? self : configuredMasterOf(snapshot));

@@ -45,9 +45,9 @@ describe('roleTarget', () => {
     expect(roleTarget(master, 'broker-a/0@dc1', v.current, true)).toMatchObject({ kind: 'lead', epoch: 3 });
   });
 
-  it('keeps the configured role until a router has answered', () => {
+  it('follows the configured upstream, and never leads, until a router has answered', () => {
     const v = new GroupControlView();
-    expect(roleTarget(master, 'broker-a/0@dc1', v.current, false)).toMatchObject({ kind: 'lead', epoch: undefined });
+    expect(roleTarget(master, 'broker-a/0@dc1', v.current, false)).toMatchObject({ kind: 'wait' });
     expect(roleTarget(slave1, 'broker-a/1@dc2', v.current, false)).toEqual({ kind: 'follow', upstream: '127.0.0.1:1000', leader: '' });
   });
 });

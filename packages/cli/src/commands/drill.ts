@@ -19,7 +19,8 @@ both rooms, cuts a room, restores it and fails its groups back, then reports wha
                partition: blackhole every link between the rooms, then cut (control store: Redis);
                none: no cut, a baseline of the same load and checks
   --room       the room to cut (default dc1)
-  --rate       messages per second from each room's producer (default 200)
+  --rate       messages per second from each room's producer, split between an active-active topic
+               and one homed in the cut room (default 200)
   --warmup-s   load before the cut (default 5); --cut-s: time under the cut (default 10)
   --replication  the groups' mode (default sync:1)
   --lease-ms   the brokers' write lease (default: theirs)
@@ -77,7 +78,7 @@ export async function drillCommand(argv: string[]): Promise<void> {
     options = parseDrillOptions(input);
   } catch (err) {
     // Bad flags are usage mistakes: printed with the usage line, exit code 2.
-    throw new UsageError(err instanceof RoomqError ? err.message.replace(/^drill options: /, '') : String(err));
+    throw new UsageError(err instanceof RoomqError ? flagNames(err.message.replace(/^drill options: /, '')) : String(err));
   }
 
   const clock = startClock();
@@ -120,4 +121,27 @@ function numberOption<K extends keyof DrillOptionsInput>(value: string | undefin
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, not ${JSON.stringify(value)}`);
   return { [key]: n } as Partial<Record<K, number>>;
+}
+
+/** Option fields as the flags that set them, so an error names what the user typed. */
+const FLAGS: Record<string, string> = {
+  mode: '--mode',
+  room: '--room',
+  ratePerSec: '--rate',
+  warmupS: '--warmup-s',
+  cutS: '--cut-s',
+  replication: '--replication',
+  leaseMs: '--lease-ms',
+  dataDir: '--data-dir',
+  messageBytes: '--message-bytes',
+  queues: '--queues',
+  drainTimeoutS: '--drain-timeout-s',
+  redisUrl: '--redis',
+};
+
+function flagNames(problems: string): string {
+  return problems
+    .split('; ')
+    .map((p) => p.replace(/^(\w+): /, (all, field: string) => (FLAGS[field] ? `${FLAGS[field]}: ` : all)))
+    .join('; ');
 }

@@ -1,4 +1,4 @@
-import type { BrokerStatus, ClusterStatus } from '@roomq/client';
+import type { BrokerStatus, ClusterStatus, RoomListing } from '@roomq/client';
 import type { DrillMember } from './drill-cluster.js';
 import type { GroupLeader } from './offset-watch.js';
 
@@ -8,10 +8,20 @@ import type { GroupLeader } from './offset-watch.js';
  */
 
 /**
- * Per group, the live member acting as master under the newest epoch; an unfenced one first, since a fenced
- * old master may still say it is master until it learns of the new epoch.
+ * Per group, the member the control state names as leader (epoch and leader are decided there, by a cut or a
+ * failback), where the router last saw it. A member's own idea of its role may lag behind during a handover.
  */
-export function groupLeaders(status: ClusterStatus): GroupLeader[] {
+export function groupLeaders(status: ClusterStatus, listing: RoomListing): GroupLeader[] {
+  const leaders: GroupLeader[] = [];
+  for (const group of listing.groups) {
+    const broker = status.brokers.find((b) => b.name === group.leader);
+    if (broker?.alive) leaders.push({ group: group.group, name: broker.name, endpoint: broker.endpoint });
+  }
+  return leaders;
+}
+
+/** Per group, the live member acting as master under the newest epoch, an unfenced one first. */
+export function actingMasters(status: ClusterStatus): GroupLeader[] {
   const byGroup = new Map<string, BrokerStatus>();
   for (const b of status.brokers) {
     if (!b.alive || b.role !== 'master') continue;
@@ -49,7 +59,7 @@ export function replicationIdle(status: ClusterStatus, members: readonly DrillMe
 }
 
 /** Every group led by its configured master, unfrozen, and every member in its configured role. */
-export function rolesNormal(status: ClusterStatus, members: readonly DrillMember[]): { normal: boolean; problems: string[] } {
+export function rolesNormal(status: ClusterStatus, listing: RoomListing, members: readonly DrillMember[]): { normal: boolean; problems: string[] } {
   const problems: string[] = [];
   for (const m of members) {
     const b = status.brokers.find((s) => s.name === m.name);
@@ -61,12 +71,32 @@ export function rolesNormal(status: ClusterStatus, members: readonly DrillMember
       if (m.configuredRole === 'master' && b.fence) problems.push(`${m.name} refuses writes (${b.fence}${b.fenceReason ? `: ${b.fenceReason}` : ''})`);
     }
   }
-  const leaders = groupLeaders(status);
+  const leaders = actingMasters(status);
   for (const group of new Set(members.map((m) => m.group))) {
     const configured = members.find((m) => m.group === group && m.configuredRole === 'master');
     const leader = leaders.find((l) => l.group === group);
     if (!leader) problems.push(`${group} has no live master`);
     else if (leader.name !== configured?.name) problems.push(`${group} is led by ${leader.name}, configured ${configured?.name ?? 'none'}`);
+    const control = listing.groups.find((g) => g.group === group);
+    if (control && control.leader !== configured?.name) problems.push(`the control state names ${control.leader} leader of ${group} (epoch ${control.epoch})`);
+    if (control?.frozen) problems.push(`${group} is frozen in the control state`);
   }
+  for (const room of listing.rooms) if (room.status !== 'active') problems.push(`room ${room.room} is ${room.status}`);
   return { normal: problems.length === 0, problems };
+}
+
+/** Quarantined records and bytes by broker, as the brokers report them (not yet replayed). */
+export function quarantineTotals(status: ClusterStatus): { records: number; bytes: number; byBroker: Record<string, { records: number; bytes: number }> } {
+  const byBroker: Record<string, { records: number; bytes: number }> = {};
+  let records = 0;
+  let bytes = 0;
+  for (const b of status.brokers) {
+    const r = b.quarantinedRecords ?? 0;
+    const n = b.quarantinedBytes ?? 0;
+    if (r === 0 && n === 0) continue;
+    byBroker[b.name] = { records: r, bytes: n };
+    records += r;
+    bytes += n;
+  }
+  return { records, bytes, byBroker };
 }

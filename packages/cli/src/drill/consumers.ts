@@ -68,6 +68,10 @@ export class RoomConsumer {
     return this.options.room;
   }
 
+  get topic(): string {
+    return this.options.topic;
+  }
+
   start(): Promise<void> {
     return this.consumer.start();
   }
@@ -82,4 +86,16 @@ export class RoomConsumer {
     this.closing ??= this.consumer.close().catch(() => undefined);
     return this.closing;
   }
+}
+
+/** Queues a consumer reads from an instance outside its own room, and rooms whose consumer has none. */
+export function consumersAway(consumers: RoomConsumer[]): string[] {
+  const problems: string[] = [];
+  for (const c of consumers) {
+    const assignment = c.assignment();
+    const away = assignment.filter((q) => q.room !== c.room);
+    if (away.length > 0) problems.push(`consumer of ${c.topic} in ${c.room} reads ${away.map((q) => `${q.broker}/${q.queueId} from ${q.brokerName}`).join(', ')}`);
+    if (assignment.length === 0) problems.push(`consumer of ${c.topic} in ${c.room} holds no queue`);
+  }
+  return problems;
 }

@@ -4,19 +4,20 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Admin, type ClusterStatus } from '@roomq/client';
 import { RoomqError, sleep } from '@roomq/protocol';
-import { groupLeaders, replicationIdle, rolesNormal } from './cluster-view.js';
+import { groupLeaders, quarantineTotals, replicationIdle, rolesNormal } from './cluster-view.js';
 import { GrpcOffsetReader } from './committed-offsets.js';
-import { DeliveryLedger, RoomConsumer } from './consumers.js';
+import { DeliveryLedger, RoomConsumer, consumersAway } from './consumers.js';
 import { cutRoom, restoreRoom, type CutOutcome, type RestoreOutcome } from './cut-modes.js';
 import { DrillCluster } from './drill-cluster.js';
 import { PROGRESS_EVERY_MS, type Clock, type DrillEvents } from './drill-events.js';
 import { otherRoom, type DrillOptions } from './drill-options.js';
-import { RoomLoad } from './load.js';
+import { RoomLoad, type SendRecord } from './load.js';
 import { compareGroupLogs, type GroupLogs } from './log-identity.js';
 import { OffsetWatch } from './offset-watch.js';
 import { quarantinedKeys } from './quarantine-keys.js';
 import { judge } from './verdict.js';
-import type { DrillReport } from './report.js';
+import { accountForKeys } from './verify.js';
+import type { DrillReport, KeyDetail } from './report.js';
 import { errorWindow, isolatedAcks } from './rto.js';
 import { waitUntil } from './wait-until.js';
 
@@ -28,6 +29,8 @@ const SETTLE_AFTER_RESTORE_MS = 2_000;
 const CONSUMERS_HOME_TIMEOUT_MS = 15_000;
 /** How long replication may take to catch up before member logs are compared. */
 const REPLICATION_IDLE_TIMEOUT_MS = 30_000;
+/** The drain gives up once no message arrived for this long. */
+const DRAIN_IDLE_MS = 8_000;
 /** Keys listed in a report (all are counted). */
 const MAX_LISTED = 20;
 
@@ -50,8 +53,15 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const cutRoomName = options.room;
   const survivingRoom = otherRoom(cutRoomName);
-  const topic = `drill-${runId}`;
-  const consumerGroup = `drill-${runId}-group`;
+  // Active-active: each room's producer writes to its own room's masters. Homed in the cut room: every producer
+  // writes there, so the cut must move both rooms' producers.
+  // A consumer group per topic (a group's consumers share one subscription).
+  const topics = [
+    { name: `drill-${runId}`, mode: 'active-active', consumerGroup: `drill-${runId}-group` },
+    { name: `drill-${runId}-home`, mode: `home:${cutRoomName}`, consumerGroup: `drill-${runId}-home-group` },
+  ];
+  const topicNames = topics.map((t) => t.name);
+  const topicSet = new Set(topicNames);
   const dataDir = await prepareDataDir(options.dataDir);
 
   let cluster: DrillCluster | undefined;
@@ -60,6 +70,8 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
   const consumers: RoomConsumer[] = [];
   const reader = new GrpcOffsetReader();
   let watch: OffsetWatch | undefined;
+  // A drill that failed keeps its cluster's logs and data for the post-mortem; an interrupted one does not.
+  let keepDir = options.keep;
   const cleanup = async (): Promise<void> => {
     await Promise.allSettled(loads.map((l) => l.stop()));
     await Promise.allSettled(consumers.map((c) => c.close()));
@@ -69,8 +81,6 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
     await cluster?.stop();
     if (!keepDir) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
   };
-  // A drill that failed keeps its cluster's logs and data for the post-mortem; an interrupted one does not.
-  let keepDir = options.keep;
 
   try {
     events.emit('starting', { mode: options.mode, room: cutRoomName, dataDir, replication: options.replication }, `starting a two-room cluster in ${dataDir} (${options.replication})`);
@@ -88,6 +98,7 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
       events.emit('server-exited', { ...exit }, `${exit.name} (pid ${exit.pid}) exited unexpectedly (${exit.signal ?? `code ${exit.code}`}); see ${exit.log}`);
       crashed.abort(new RoomqError('UNAVAILABLE', `${exit.name} exited unexpectedly (${exit.signal ?? `code ${exit.code}`}); see ${exit.log}`));
     });
+    const waits = { signal, crashed: crashed.signal };
     const members = cluster.members();
     // The surviving room's router carries the drill: the cut room's may be dead or isolated.
     const admin = new Admin({ router: cluster.routerEndpoint(survivingRoom), room: survivingRoom });
@@ -104,21 +115,27 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
       `cluster ready: ${members.length} brokers, routers ${cluster.rooms().map((r) => `${r} ${cluster!.routerEndpoint(r)}`).join(', ')}${cluster.links.size > 0 ? `, ${cluster.links.size} room links proxied` : ''}`,
     );
 
-    await admin.createTopic(topic, { mode: 'active-active', queuesPerBroker: options.queues });
+    for (const topic of topics) await admin.createTopic(topic.name, { mode: topic.mode, queuesPerBroker: options.queues });
     const ledger = new DeliveryLedger();
     for (const room of cluster.rooms()) {
-      const consumer = new RoomConsumer({ room, routers: await cluster.routersFor(room), group: consumerGroup, topic, ledger, clock });
-      consumers.push(consumer);
-      await consumer.start();
+      for (const topic of topics) {
+        const consumer = new RoomConsumer({ room, routers: await cluster.routersFor(room), group: topic.consumerGroup, topic: topic.name, ledger, clock });
+        consumers.push(consumer);
+        await consumer.start();
+      }
     }
     for (const room of cluster.rooms()) {
-      const load = new RoomLoad({ room, routers: await cluster.routersFor(room), topic, ratePerSec: options.ratePerSec, messageBytes: options.messageBytes, keyPrefix: runId, clock });
+      const load = new RoomLoad({ room, routers: await cluster.routersFor(room), topics: topicNames, ratePerSec: options.ratePerSec, messageBytes: options.messageBytes, keyPrefix: runId, clock });
       loads.push(load);
       await load.start();
     }
-    watch = new OffsetWatch({ consumerGroup, topic, queues: options.queues, intervalMs: options.offsetPollMs, reader, clock, leaders: async () => groupLeaders(await status()) });
+    watch = new OffsetWatch({ subscriptions: topics.map((t) => ({ topic: t.name, consumerGroup: t.consumerGroup })), queues: options.queues, intervalMs: options.offsetPollMs, reader, clock, leaders: async () => groupLeaders(...(await Promise.all([status(), admin.listRooms()]))) });
     watch.start();
-    events.emit('load-started', { topic, consumerGroup, ratePerSec: options.ratePerSec }, `load running: ${options.ratePerSec} msg/s from each room to ${topic}, consumer group ${consumerGroup} in both rooms`);
+    events.emit(
+      'load-started',
+      { topics, ratePerSec: options.ratePerSec },
+      `load running: ${options.ratePerSec} msg/s from each room to ${topics.map((t) => `${t.name} (${t.mode})`).join(' and ')}, a consumer group of each in both rooms`,
+    );
 
     await hold(options.warmupS * 1000, 'warmup', loads, ledger, io);
 
@@ -133,6 +150,7 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
       if (signal.aborted) throw err;
       // The drill still drains and checks: what was lost or duplicated matters most when the restore fails.
       restoreError = err instanceof Error ? err.message : String(err);
+      if (crashed.signal.aborted) restoreError += ` because ${(crashed.signal.reason as Error).message}`;
       const at = clock();
       restore = { startedAtMs: at, reconnectedAtMs: at, restoredAtMs: at, failedBackAtMs: at, restarted: [], failbacks: [] };
       events.emit('restore-failed', { error: restoreError }, `restore failed: ${restoreError}`);
@@ -144,49 +162,42 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
     await Promise.all(loads.map((l) => l.stop()));
     const acked = loads.flatMap((l) => l.acknowledged());
     events.emit('load-stopped', { acknowledged: acked.length }, `load stopped: ${acked.length} acknowledged; draining`);
-    const drained = await waitUntil('every acknowledged key to be delivered', options.drainTimeoutS * 1000, () => acked.every((r) => ledger.has(r.key)), { signal }).then(
-      () => true,
-      (err: unknown) => {
-        if (signal.aborted) throw err;
-        return false;
-      },
-    );
+    // Keys cut into quarantine on rejoin will not arrive: the drain waits for the rest, and gives up early
+    // once nothing has arrived for a while (a consumer stuck for that long would stay stuck).
+    const quarantinedBeforeDrain = await quarantinedKeys(members.map((m) => m.dataDir), topicSet);
+    const drained =
+      (await settle(
+        'every acknowledged key to be delivered',
+        options.drainTimeoutS * 1000,
+        () => acked.every((r) => ledger.has(r.key) || quarantinedBeforeDrain.keys.has(r.key)) || (clock() - Math.max(ledger.lastDeliveryAtMs, loadStoppedAtMs) > DRAIN_IDLE_MS ? 'idle' : false),
+        waits,
+      )) === true;
     const drainMs = round1(clock() - loadStoppedAtMs);
-    events.emit('drained', { drained, drainMs, deliveries: ledger.deliveries }, drained ? `every acknowledged key delivered (${drainMs} ms)` : `drain timed out after ${drainMs} ms`);
+    events.emit('drained', { drained, drainMs, deliveries: ledger.deliveries }, drained ? `every acknowledged key delivered or quarantined (${drainMs} ms)` : `drain gave up after ${drainMs} ms`);
 
-    const consumerProblems = await waitUntil('consumers to hold only their own room\'s queues', CONSUMERS_HOME_TIMEOUT_MS, () => {
-      const problems = consumersAway(consumers);
-      return problems.length === 0 ? [] : false;
-    }, { signal }).catch((err: unknown) => {
-      if (signal.aborted) throw err;
-      return consumersAway(consumers);
-    });
+    const consumersHome = await settle("consumers to hold only their own room's queues", CONSUMERS_HOME_TIMEOUT_MS, () => consumersAway(consumers).length === 0, waits);
+    const consumerProblems = consumersHome ? [] : consumersAway(consumers);
 
     await Promise.all(consumers.map((c) => c.close()));
     // One more look at the offsets after the consumers' last commits.
     await sleep(options.offsetPollMs * 2, signal);
     await watch.stop();
 
-    const idle = await waitUntil('every member of every group to hold the same log', REPLICATION_IDLE_TIMEOUT_MS, async () => replicationIdle(await status(), members).idle, {
-      signal,
-      explain: () => 'see roomq cluster status',
-    }).then(
-      () => true,
-      (err: unknown) => {
-        if (signal.aborted) throw err;
-        return false;
-      },
-    );
+    let lag: string[] = [];
+    const idle = await settle('every member of every group to hold the same log', REPLICATION_IDLE_TIMEOUT_MS, async () => {
+      const view = replicationIdle(await status(), members);
+      lag = view.waitingFor;
+      return view.idle;
+    }, waits);
     const final = await status();
-    const roles = rolesNormal(final, members);
+    const roles = rolesNormal(final, await admin.listRooms(), members);
     const logs: GroupLogs[] = [];
     for (const { group, members: groupMembers } of cluster.groups()) logs.push(await compareGroupLogs(group, groupMembers.map((m) => ({ name: m.name, dataDir: m.dataDir }))));
     events.emit('verified', { replicationIdle: idle, logsIdentical: logs.every((g) => g.identical), rolesNormal: roles.normal }, `logs ${logs.every((g) => g.identical) ? 'identical' : 'DIFFER'}; roles ${roles.normal ? 'normal' : 'NOT normal'}`);
 
     const quarantined = quarantineTotals(final);
-    const quarantine = await quarantinedKeys(members.map((m) => m.dataDir), topic);
-    const notDelivered = acked.filter((r) => !ledger.has(r.key));
-    const lost = notDelivered.filter((r) => !quarantine.keys.has(r.key));
+    const keys = await accountForKeys(acked, ledger, members.map((m) => m.dataDir), topicSet);
+    const committed = watch.highestOffsets();
     const windows = Object.fromEntries(loads.map((l) => [l.room, errorWindow(l.records, l.room, cut.atMs, restore.startedAtMs)]));
     const isolated = isolatedAcks(acked, cutRoomName, cut.atMs, restore.startedAtMs);
     const report: DrillReport = {
@@ -198,18 +209,21 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
       ratePerSec: options.ratePerSec,
       warmupS: options.warmupS,
       cutS: options.cutS,
-      topic,
-      consumerGroup,
+      topics,
       dataDir: undefined,
       ok: false,
       checks: [],
       produced: Object.fromEntries(loads.map((l) => [l.room, { sent: l.records.length, acknowledged: l.acknowledged().length, failed: l.records.length - l.acknowledged().length }])),
       acknowledged: acked.length,
-      lostAcknowledged: lost.length,
-      lostKeys: lost.slice(0, MAX_LISTED).map((r) => r.key),
-      quarantinedAcknowledged: notDelivered.length - lost.length,
+      lostAcknowledged: keys.lost.length,
+      lostDetails: keys.lost.slice(0, MAX_LISTED).map((r) => keyDetail(r, committed)),
+      quarantinedAcknowledged: keys.quarantined.length,
+      undeliveredAcknowledged: keys.undelivered.length,
+      undeliveredDetails: keys.undelivered.slice(0, MAX_LISTED).map((r) => keyDetail(r, committed)),
       quarantined,
       deliveries: ledger.deliveries,
+      deliveredNotKept: keys.deliveredNotKept.length,
+      deliveredNotKeptKeys: keys.deliveredNotKept.slice(0, MAX_LISTED),
       duplicatesDelivered: ledger.duplicates,
       bodiesMismatched: ledger.bodiesMismatched,
       offsetsBackwards: watch.regressions.length,
@@ -223,12 +237,14 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
       isolatedAcks: isolated,
       cutAtMs: cut.atMs,
       cutCommandMs: cut.commandDoneAtMs === undefined ? undefined : round1(cut.commandDoneAtMs - cut.atMs),
-      catchUpMs: round1(restore.failedBackAtMs - restore.startedAtMs),
-      restoreCommandMs: round1(restore.restoredAtMs - restore.reconnectedAtMs),
+      catchUpMs: restoreError ? undefined : round1(restore.failedBackAtMs - restore.startedAtMs),
+      reconnectMs: restoreError ? undefined : round1(restore.reconnectedAtMs - restore.startedAtMs),
+      restoreCommandMs: restoreError ? undefined : round1(restore.restoredAtMs - restore.reconnectedAtMs),
       failbacks: restore.failbacks,
       drainMs,
       drained,
       logsIdentical: idle && logs.every((g) => g.identical),
+      replicationLag: lag,
       logs,
       rolesNormal: roles.normal,
       roleProblems: roles.problems,
@@ -255,6 +271,28 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
   }
 }
 
+/**
+ * waitUntil for the checks at the end: false instead of an error when it times out, and at once when a server
+ * crashed (waiting for a dead member to catch up is pointless). Ctrl-C still aborts the drill.
+ */
+async function settle<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  waits: { signal: AbortSignal; crashed: AbortSignal },
+): Promise<T | false> {
+  if (waits.crashed.aborted) {
+    const value = await Promise.resolve(check()).catch(() => undefined);
+    return value === undefined ? false : value;
+  }
+  try {
+    return await waitUntil(what, timeoutMs, check, { signal: AbortSignal.any([waits.signal, waits.crashed]) });
+  } catch (err) {
+    if (waits.signal.aborted) throw err;
+    return false;
+  }
+}
+
 /** Keeps the load running for `ms`, reporting progress about once a second. */
 async function hold(ms: number, phase: string, loads: RoomLoad[], ledger: DeliveryLedger, io: DrillIo): Promise<void> {
   const end = io.clock() + ms;
@@ -269,33 +307,6 @@ async function hold(ms: number, phase: string, loads: RoomLoad[], ledger: Delive
   }
 }
 
-/** Queues a consumer reads from an instance outside its own room, and rooms whose consumer has none. */
-function consumersAway(consumers: RoomConsumer[]): string[] {
-  const problems: string[] = [];
-  for (const c of consumers) {
-    const assignment = c.assignment();
-    const away = assignment.filter((q) => q.room !== c.room);
-    if (away.length > 0) problems.push(`consumer in ${c.room} reads ${away.map((q) => `${q.broker}/${q.queueId} from ${q.brokerName}`).join(', ')}`);
-    if (assignment.length === 0) problems.push(`consumer in ${c.room} holds no queue`);
-  }
-  return problems;
-}
-
-function quarantineTotals(status: ClusterStatus): DrillReport['quarantined'] {
-  const byBroker: Record<string, { records: number; bytes: number }> = {};
-  let records = 0;
-  let bytes = 0;
-  for (const b of status.brokers) {
-    const r = b.quarantinedRecords ?? 0;
-    const n = b.quarantinedBytes ?? 0;
-    if (r === 0 && n === 0) continue;
-    byBroker[b.name] = { records: r, bytes: n };
-    records += r;
-    bytes += n;
-  }
-  return { records, bytes, byBroker };
-}
-
 /** A fresh temp dir, or the given one if it is empty (a previous cluster's state would change the drill). */
 async function prepareDataDir(dir: string | undefined): Promise<string> {
   if (dir === undefined) return mkdtemp(join(tmpdir(), 'roomq-drill-'));
@@ -306,6 +317,11 @@ async function prepareDataDir(dir: string | undefined): Promise<string> {
   }
   await mkdir(path, { recursive: true });
   return path;
+}
+
+function keyDetail(r: SendRecord, committed: Record<string, number>): KeyDetail {
+  const queue = `${r.broker ?? ''}/${r.queueId ?? -1}`;
+  return { key: r.key, topic: r.topic, brokerName: r.brokerName ?? '', queue, queueOffset: r.queueOffset ?? -1, ackedAtMs: r.settledAtMs, committedOffset: committed[`${r.topic}:${queue}`] };
 }
 
 function round1(n: number): number {

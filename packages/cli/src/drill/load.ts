@@ -6,6 +6,7 @@ import type { Clock } from './drill-events.js';
 /** One send as the application saw it; times on the drill's clock. */
 export interface SendRecord {
   key: string;
+  topic: string;
   startedAtMs: number;
   settledAtMs: number;
   ok: boolean;
@@ -13,6 +14,10 @@ export interface SendRecord {
   brokerName?: string;
   /** Its room (acknowledged sends). */
   room?: string;
+  /** Broker group and queue it was stored in, and where (acknowledged sends). */
+  broker?: string;
+  queueId?: number;
+  queueOffset?: number;
   /** The error code (failed sends). */
   errorCode?: string;
 }
@@ -20,7 +25,8 @@ export interface SendRecord {
 export interface RoomLoadOptions {
   room: string;
   routers: string[];
-  topic: string;
+  /** Messages go to these topics in turn. */
+  topics: string[];
   ratePerSec: number;
   messageBytes: number;
   /** Unique per drill, so keys never collide with another run's. */
@@ -32,7 +38,7 @@ export interface RoomLoadOptions {
 const PACE_TICK_MS = 10;
 
 /**
- * A producer in one room sending unique keys at a steady rate, the way a service would: each message is sent
+ * A producer in one room sending unique keys at a steady rate (to its topics in turn), the way a service would: each message is sent
  * once through the SDK (which retries and moves between brokers itself), and the outcome of every send is kept.
  * The rate is held by the clock, not by acknowledgements, so an outage shows up as failed or slow sends rather
  * than as a pause in sending.
@@ -47,7 +53,7 @@ export class RoomLoad {
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: RoomLoadOptions) {
-    this.producer = new Producer({ routers: options.routers, room: options.room, topics: [options.topic], maxInFlightMessages: Math.max(1000, options.ratePerSec * 30) });
+    this.producer = new Producer({ routers: options.routers, room: options.room, topics: options.topics, maxInFlightMessages: Math.max(1000, options.ratePerSec * 30) });
   }
 
   get room(): string {
@@ -81,17 +87,18 @@ export class RoomLoad {
   }
 
   private sendOne(seq: number): void {
-    const { clock, topic, keyPrefix, room, messageBytes } = this.options;
+    const { clock, topics, keyPrefix, room, messageBytes } = this.options;
+    const topic = topics[seq % topics.length]!;
     const key = `${keyPrefix}-${room}-${seq}`;
     const startedAtMs = clock();
     const sent = this.producer
       .send({ topic, keys: [key], body: testBody(key, messageBytes) })
       .then(
         (receipt) => {
-          this.records.push({ key, startedAtMs, settledAtMs: clock(), ok: true, brokerName: receipt.brokerName, room: receipt.room });
+          this.records.push({ key, topic, startedAtMs, settledAtMs: clock(), ok: true, brokerName: receipt.brokerName, room: receipt.room, broker: receipt.broker, queueId: receipt.queueId, queueOffset: receipt.queueOffset });
         },
         (err: unknown) => {
-          this.records.push({ key, startedAtMs, settledAtMs: clock(), ok: false, errorCode: toRoomqError(err).code });
+          this.records.push({ key, topic, startedAtMs, settledAtMs: clock(), ok: false, errorCode: toRoomqError(err).code });
         },
       );
     this.inFlight.add(sent);

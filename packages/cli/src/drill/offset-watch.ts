@@ -11,6 +11,7 @@ export interface GroupLeader {
 /** A committed offset lower than one read before for the same queue. */
 export interface OffsetRegression {
   atMs: number;
+  topic: string;
   group: string;
   queueId: number;
   /** The instance that answered with the lower offset. */
@@ -22,8 +23,9 @@ export interface OffsetRegression {
 }
 
 export interface OffsetWatchOptions {
-  consumerGroup: string;
-  topic: string;
+  /** Each consumer group with the topic it consumes. */
+  subscriptions: Array<{ topic: string; consumerGroup: string }>;
+  /** Queues per broker group of every topic. */
   queues: number;
   intervalMs: number;
   /** Who serves each broker group now; asked on every poll, since a cut and a failback change it. */
@@ -33,7 +35,7 @@ export interface OffsetWatchOptions {
 }
 
 /**
- * Reads the consumer group's committed offset of every queue from the instance serving it, every
+ * Reads each consumer group's committed offset of every queue from the instance serving it, every
  * `intervalMs`, and keeps every answer lower than the highest seen before for that queue: the promise under
  * test is that committed offsets never move backwards, across the cut, the failover and the failback.
  */
@@ -61,7 +63,7 @@ export class OffsetWatch {
     await this.running;
   }
 
-  /** Highest committed offset seen per `group/queueId`. */
+  /** Highest committed offset seen per `topic:group/queueId`. */
   highestOffsets(): Record<string, number> {
     return Object.fromEntries([...this.highest].map(([k, v]) => [k, v.offset]));
   }
@@ -74,7 +76,7 @@ export class OffsetWatch {
   }
 
   private async poll(): Promise<void> {
-    const { leaders, reader, consumerGroup, topic, queues, clock } = this.options;
+    const { leaders, reader, subscriptions, queues, clock } = this.options;
     this.polls++;
     let serving: GroupLeader[];
     try {
@@ -85,7 +87,7 @@ export class OffsetWatch {
     }
     await Promise.all(
       serving.flatMap((leader) =>
-        Array.from({ length: queues }, async (_, queueId) => {
+        subscriptions.flatMap(({ topic, consumerGroup }) => Array.from({ length: queues }, async (_, queueId) => {
           let offset: number | undefined;
           try {
             offset = await reader.read(leader.endpoint, consumerGroup, topic, queueId);
@@ -94,17 +96,17 @@ export class OffsetWatch {
             return;
           }
           this.reads++;
-          if (offset !== undefined) this.observe(leader, queueId, offset, clock());
-        }),
+          if (offset !== undefined) this.observe(topic, leader, queueId, offset, clock());
+        })),
       ),
     );
   }
 
-  private observe(leader: GroupLeader, queueId: number, offset: number, atMs: number): void {
-    const key = `${leader.group}/${queueId}`;
+  private observe(topic: string, leader: GroupLeader, queueId: number, offset: number, atMs: number): void {
+    const key = `${topic}:${leader.group}/${queueId}`;
     const before = this.highest.get(key);
     if (before && offset < before.offset) {
-      this.regressions.push({ atMs, group: leader.group, queueId, broker: leader.name, offset, highest: before.offset, highestFrom: before.from });
+      this.regressions.push({ atMs, topic, group: leader.group, queueId, broker: leader.name, offset, highest: before.offset, highestFrom: before.from });
       return;
     }
     if (!before || offset > before.offset) this.highest.set(key, { offset, from: leader.name });
