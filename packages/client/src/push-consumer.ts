@@ -107,6 +107,8 @@ export class PushConsumer {
   private readonly gaining = new Map<string, Gaining>();
   /** Offsets outlive the consumer of a queue, so a reassignment or endpoint change never rewinds them. */
   private readonly offsets = new Map<string, OffsetTracker>();
+  /** The group epoch of the log each queue's position came from (see startQueue). */
+  private readonly offsetEpochs = new Map<string, number>();
   /** Queues being stopped; a queue's next consumer starts only after the previous one stopped, keeping queue order. */
   private readonly stoppingQueues = new Map<string, Promise<void>>();
   /** Consumers being stopped, counted in stats until they are done. */
@@ -368,6 +370,16 @@ export class PushConsumer {
 
   private startQueue(key: string, queue: QueueRef, reason: 'gained' | 'moved'): void {
     let offsets = this.offsets.get(key);
+    const readEpoch = this.offsetEpochs.get(key);
+    if (offsets && queue.epoch !== undefined && readEpoch !== undefined && queue.epoch > readEpoch) {
+      // The queue is now served under a newer group epoch (a room was cut, or failed back). What this consumer
+      // read in the older one may have been cut off the group's log, and the new epoch reuses those queue offsets
+      // for other messages: resume from the group's committed offset there instead. At worst that redelivers what
+      // was consumed but not yet committed (at-least-once); keeping our position could skip messages for good.
+      this.logger.info({ broker: queue.broker, queueId: queue.queueId, epoch: queue.epoch, previousEpoch: readEpoch, position: offsets.consumedNext }, 'queue is served under a newer group epoch; resuming from the committed offset there');
+      offsets = undefined;
+    }
+    if (queue.epoch !== undefined) this.offsetEpochs.set(key, queue.epoch);
     if (!offsets) {
       offsets = new OffsetTracker();
       this.offsets.set(key, offsets);

@@ -24,6 +24,8 @@ export interface QueueRef {
   permission: QueuePermission;
   /** Topic migration: this consumer group may read only offsets below this until the router lifts it. */
   readLimit?: number | undefined;
+  /** The group epoch the serving instance's log has reached (0: the router did not say). */
+  epoch?: number;
 }
 
 export interface TopicRoute {
@@ -102,6 +104,7 @@ export function queuesFromRouteService(topic: string, queues: readonly RouteQueu
       endpoint: q.endpoint,
       permission: permissionOf(q.writable ?? false, q.readable ?? false),
       ...(q.capped ? { readLimit: q.read_limit ?? 0 } : {}),
+      ...(q.epoch ? { epoch: Number(q.epoch) } : {}),
     });
   }
   return out;

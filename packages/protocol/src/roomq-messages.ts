@@ -214,6 +214,8 @@ export interface RouteQueueMsg {
   /** Topic migration: the consumer reads only offsets below read_limit. */
   capped?: boolean;
   read_limit?: number;
+  /** The group epoch the serving instance's log has reached. */
+  epoch?: number;
 }
 
 export interface GetRouteRequestMsg {

@@ -288,6 +288,13 @@ export class ReplicaFollower {
     const pipelined: Promise<void>[] = [];
     let appendError: unknown;
     const stream = client.Replicate();
+    // Until the read loop below starts, nothing else listens: an upstream that refuses the connection must end
+    // this session (the loop reports it), not crash the process with an unhandled 'error' event.
+    let earlyError: unknown;
+    const onEarlyError = (err: unknown): void => {
+      earlyError ??= err;
+    };
+    stream.on('error', onEarlyError);
     this.stream = stream;
     this.blocked = false;
     const resetIdle = (): void => {
@@ -320,6 +327,7 @@ export class ReplicaFollower {
       resetIdle();
       timer = setInterval(() => this.reportProgress(), this.options.progressIntervalMs);
       timer.unref?.();
+      if (earlyError !== undefined) throw earlyError;
       for await (const message of stream as AsyncIterable<WireUpstreamMessage>) {
         resetIdle();
         if (message.kind === 'truncate' && message.truncate) throw new TruncateRequested(truncateFromWire(message.truncate));

@@ -46,6 +46,7 @@ export class SyncGate {
   private waiters: Waiter[] = [];
   private readonly unsubscribe: () => void;
   private closed = false;
+  private readonly syncedListeners = new Set<(offset: number) => void>();
 
   constructor(options: SyncGateOptions) {
     this.options = parseConfig(syncGateOptionsSchema, options, 'invalid SyncGate options');
@@ -53,6 +54,12 @@ export class SyncGate {
     this.replicas = this.options.replicas;
     this.unsubscribe = this.options.source.onProgress((progress) => this.update(progress));
     this.update(this.options.source.progress());
+  }
+
+  /** Calls `listener` whenever the synced offset moves (Infinity when no replica is waited for). */
+  onSynced(listener: (offset: number) => void): () => void {
+    this.syncedListeners.add(listener);
+    return () => this.syncedListeners.delete(listener);
   }
 
   /** Offset below which N members hold the log durably (-1 until N have reported). */
@@ -109,6 +116,7 @@ export class SyncGate {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    this.syncedListeners.clear();
     for (const waiter of [...this.waiters]) waiter.reject(new RoomqError('CLOSED', 'the sync gate closed before the replicas confirmed; the message is stored on the master', { retriable: true }));
   }
 
@@ -117,7 +125,9 @@ export class SyncGate {
     // The N-th highest durable offset: N members hold everything below it.
     const offsets = this.required.map((member) => this.durable.get(member) ?? -1).sort((a, b) => b - a);
     const synced = this.replicas === 0 ? Number.POSITIVE_INFINITY : (offsets[this.replicas - 1] ?? -1);
+    const moved = synced !== this.synced;
     this.synced = synced;
+    if (moved) for (const listener of this.syncedListeners) listener(synced);
     if (this.waiters.length === 0) return;
     for (const waiter of this.waiters.filter((w) => w.offset <= synced)) waiter.resolve();
   }

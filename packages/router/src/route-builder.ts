@@ -16,6 +16,8 @@ export interface RouteQueue {
   /** Room of that instance. */
   room: string;
   endpoint: HostPort;
+  /** The group epoch that instance's log has reached. */
+  epoch: number;
 }
 
 export interface RouteRequest {
@@ -42,7 +44,7 @@ export function buildRoute(request: RouteRequest): RouteQueue[] {
   for (const [group, server] of chooseGroupServers(request.brokers, request.clientRoom, request.readHolds)) {
     const { view, permission, endpoint } = server;
     for (let queueId = 0; queueId < request.queuesPerBroker; queueId++) {
-      queues.push({ topic: request.topic, queueId, permission, brokerName: group, brokerId: 0, brokerInstance: view.state.name, room: view.state.room, endpoint });
+      queues.push({ topic: request.topic, queueId, permission, brokerName: group, brokerId: 0, brokerInstance: view.state.name, room: view.state.room, endpoint, epoch: view.state.epoch });
     }
   }
   return queues;

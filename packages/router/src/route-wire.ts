@@ -13,5 +13,6 @@ export function routeQueueToWire(queue: RouteQueue): RouteQueueMsg {
     endpoint: formatHostPort(queue.endpoint),
     writable: queue.permission === 'READ_WRITE',
     readable: true,
+    epoch: queue.epoch,
   };
 }

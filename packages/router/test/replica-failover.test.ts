@@ -45,8 +45,8 @@ describe('replica reads', () => {
     const failedOver = await getRoute(target);
     // The replica in dc2 wins over the one in the client's room: it holds 1000 bytes, the other 400.
     expect(failedOver.queues.filter((q: any) => q.broker_group === 'broker-a')).toEqual([
-      { topic: 'orders', queue_id: 0, broker_group: 'broker-a', broker_name: 'broker-a/2@dc2', room: 'dc2', endpoint: '127.0.0.1:10913', writable: false, readable: true },
-      { topic: 'orders', queue_id: 1, broker_group: 'broker-a', broker_name: 'broker-a/2@dc2', room: 'dc2', endpoint: '127.0.0.1:10913', writable: false, readable: true },
+      { topic: 'orders', queue_id: 0, broker_group: 'broker-a', broker_name: 'broker-a/2@dc2', room: 'dc2', endpoint: '127.0.0.1:10913', writable: false, readable: true, epoch: 1 },
+      { topic: 'orders', queue_id: 1, broker_group: 'broker-a', broker_name: 'broker-a/2@dc2', room: 'dc2', endpoint: '127.0.0.1:10913', writable: false, readable: true, epoch: 1 },
     ]);
     // Producers of dc1 spill to broker-b: nothing routes writes to a replica.
     expect(failedOver).toMatchObject({ spilled: true, preferred_room: 'dc1' });

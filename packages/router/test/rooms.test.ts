@@ -42,6 +42,7 @@ describe('room-aware GetRoute', () => {
       endpoint: '127.0.0.1:10921',
       writable: false,
       readable: true,
+      epoch: 1,
     });
 
     const dc2 = await getRoute(target, 'orders', 'dc2@app@1@1');

@@ -62,6 +62,7 @@ export class ReplicationRole {
     this.store.setRole('master');
     this.gate?.close();
     this.gate = undefined;
+    this.store.holdVisibilityForReplication(false);
     this.setChain(chain);
   }
 
@@ -78,6 +79,10 @@ export class ReplicationRole {
       this.gate.reconfigure(chain, replicas);
     } else if (replicas > 0) {
       this.gate = new SyncGate({ group: this.config.group, replicas, chain, source: this.upstreamServer, logger: this.logger.child({ component: 'sync-gate' }) });
+      // Consumers see what the mode acknowledges: only what the replicas hold.
+      this.store.holdVisibilityForReplication(true);
+      this.gate.onSynced((offset) => this.store.replicatedTo(offset));
+      this.store.replicatedTo(this.gate.syncedOffset());
     }
   }
 

@@ -28,13 +28,26 @@ export interface RouterLinkEvents {
   onReply(reply: BrokerHeartbeatReplyMsg, sentAtMs: number): void;
 }
 
+interface RouterEntry {
+  address: string;
+  client: RegistryClient;
+  reachable: boolean | undefined;
+  timer: NodeJS.Timeout | undefined;
+  /** A heartbeat to this router is on its way. */
+  beating: Promise<void> | undefined;
+  /** Another beat was asked for while one was on its way. */
+  again: boolean;
+}
+
 /**
  * The broker's side of registration: heartbeats carrying the broker's whole state to every router, and topic
  * lookups. A router that does not answer is logged once when it goes silent and once when it returns.
+ *
+ * Each router gets its own heartbeat loop: a router behind a partitioned link (whose calls hang until their
+ * deadline) must never delay the heartbeats to the routers that answer, or those would think this broker dead.
  */
 export class RouterLink {
-  private readonly clients: Array<{ address: string; client: RegistryClient; reachable: boolean | undefined }>;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clients: RouterEntry[];
   private intervalMs: number;
   private closed = false;
 
@@ -50,51 +63,69 @@ export class RouterLink {
       address,
       client: new Ctor(address, credentials.createInsecure(), FAST_RECONNECT_CHANNEL_OPTIONS) as unknown as RegistryClient,
       reachable: undefined,
+      timer: undefined,
+      beating: undefined,
+      again: false,
     }));
     this.intervalMs = intervalMs;
   }
 
   /** Sends the first heartbeats and keeps sending them; resolves after the first round, answered or not. */
   async start(): Promise<void> {
-    await this.beat();
-    this.schedule();
+    await Promise.all(this.clients.map((entry) => this.beat(entry)));
+    for (const entry of this.clients) this.schedule(entry);
   }
 
   /** Sends a heartbeat now, e.g. right after a state change, instead of waiting for the timer. */
   beatNow(): void {
-    void this.beat();
+    for (const entry of this.clients) void this.beat(entry);
   }
 
-  private schedule(): void {
+  private schedule(entry: RouterEntry): void {
     if (this.closed) return;
-    this.timer = setTimeout(() => {
-      void this.beat().finally(() => this.schedule());
+    entry.timer = setTimeout(() => {
+      void this.beat(entry).finally(() => this.schedule(entry));
     }, this.intervalMs);
-    this.timer.unref();
+    entry.timer.unref();
   }
 
-  private async beat(): Promise<void> {
+  /**
+   * One heartbeat to one router. While one is on its way, a request for another (a state change) is sent right
+   * after it, so the router hears the new state without beats piling up behind a router that hangs.
+   */
+  private beat(entry: RouterEntry): Promise<void> {
+    if (entry.beating) {
+      entry.again = true;
+      return entry.beating;
+    }
+    entry.beating = this.beatOnce(entry).finally(() => {
+      entry.beating = undefined;
+      if (entry.again && !this.closed) {
+        entry.again = false;
+        void this.beat(entry);
+      }
+    });
+    return entry.beating;
+  }
+
+  private async beatOnce(entry: RouterEntry): Promise<void> {
     const state = this.state();
-    await Promise.all(
-      this.clients.map(async (entry) => {
-        try {
-          const sentAtMs = Date.now();
-          const reply = await call(entry.client.BrokerHeartbeat.bind(entry.client), { state });
-          const err = fromWireStatus(reply.status, { endpoint: entry.address });
-          if (err) throw err;
-          if (entry.reachable !== true) this.logger.info({ router: entry.address }, 'registered with router');
-          entry.reachable = true;
-          if (reply.heartbeat_interval_ms && reply.heartbeat_interval_ms > 0) this.intervalMs = reply.heartbeat_interval_ms;
-          this.events.onTopics(reply.topics ?? []);
-          this.events.onReply(reply, sentAtMs);
-        } catch (err) {
-          if (entry.reachable !== false) {
-            this.logger.warn({ router: entry.address, err: fromGrpcError(err, { endpoint: entry.address }).message }, 'router not answering heartbeats');
-          }
-          entry.reachable = false;
-        }
-      }),
-    );
+    try {
+      const sentAtMs = Date.now();
+      const reply = await call(entry.client.BrokerHeartbeat.bind(entry.client), { state });
+      const err = fromWireStatus(reply.status, { endpoint: entry.address });
+      if (err) throw err;
+      if (entry.reachable !== true) this.logger.info({ router: entry.address }, 'registered with router');
+      entry.reachable = true;
+      if (reply.heartbeat_interval_ms && reply.heartbeat_interval_ms > 0) this.intervalMs = reply.heartbeat_interval_ms;
+      this.events.onTopics(reply.topics ?? []);
+      this.events.onReply(reply, sentAtMs);
+    } catch (err) {
+      if (entry.reachable !== false) {
+        this.logger.warn({ router: entry.address, err: fromGrpcError(err, { endpoint: entry.address }).message }, 'router not answering heartbeats');
+      }
+      entry.reachable = false;
+    }
   }
 
   /** Asks the routers for a topic, creating it where they allow; undefined if none knows it. */
@@ -126,8 +157,10 @@ export class RouterLink {
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    for (const entry of this.clients) entry.client.close();
+    for (const entry of this.clients) {
+      clearTimeout(entry.timer);
+      entry.client.close();
+    }
   }
 }
 

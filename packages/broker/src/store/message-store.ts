@@ -192,6 +192,10 @@ export class MessageStore {
   private recentQueue: ConsumeQueue | undefined;
   /** Queues appended to since the current flush group opened (each has `sealPending` set). */
   private unsealedQueues: ConsumeQueue[] = [];
+  /** sync:N on a leader: durable groups whose messages readers see only once replicas hold them, oldest first. */
+  private awaitingReplication: Array<{ end: number; publish: () => void }> = [];
+  /** Set while visibility waits for replication: the log offset below which the replicas hold everything. */
+  private replicationHold: { replicatedEnd: number } | undefined;
   /** Batches of the open flush group not indexed yet: request array, then result array, per call. */
   private unindexed: Array<AppendRequest[] | AppendResult[]> = [];
   /** Reused for every record written: the hot path allocates no placement objects. */
@@ -255,6 +259,10 @@ export class MessageStore {
     this.logger.info({ previous, role, overlayEntries: this.overlay.size }, 'store role changed');
     if (role === 'replica') {
       this.forwarded.clear();
+      // What the master role held back never reached the replicas: as a replica this log follows another, which
+      // either holds those bytes (later appends make them visible) or cuts them off.
+      this.awaitingReplication = [];
+      this.replicationHold = undefined;
       return;
     }
     // A promoted replica writes what consumers committed at it into its log, where it replicates; each overlay
@@ -367,6 +375,16 @@ export class MessageStore {
       ends[i] = queue.assignedEnd;
     }
     let indexEnd = this.index.total;
+    // onSeal runs once the appender opened the next group: its write position is where this group ends.
+    const groupEnd = this.appender.writePosition;
+    const publish = (): void => {
+      for (let i = 0; i < queues.length; i++) {
+        const queue = queues[i]!;
+        if (ends[i]! > queue.visibleEnd) queue.setVisibleEnd(ends[i]!);
+        if (queue.visibleEnd - queue.fileEnd >= PERSIST_THRESHOLD_ENTRIES) this.background(queue.persist());
+      }
+      if (indexEnd > this.index.visibleTotal) this.index.visibleTotal = indexEnd;
+    };
     return {
       whileWriting: () => {
         for (let i = 0; i < unindexed.length; i += 2) {
@@ -375,14 +393,36 @@ export class MessageStore {
         indexEnd = this.index.total;
       },
       durable: () => {
-        for (let i = 0; i < queues.length; i++) {
-          const queue = queues[i]!;
-          if (ends[i]! > queue.visibleEnd) queue.setVisibleEnd(ends[i]!);
-          if (queue.visibleEnd - queue.fileEnd >= PERSIST_THRESHOLD_ENTRIES) this.background(queue.persist());
-        }
-        if (indexEnd > this.index.visibleTotal) this.index.visibleTotal = indexEnd;
+        const hold = this.replicationHold;
+        if (hold && this.roleValue === 'master' && groupEnd > hold.replicatedEnd) this.awaitingReplication.push({ end: groupEnd, publish });
+        else publish();
       },
     };
+  }
+
+  /**
+   * sync:N on a leader: readers see a message only once the replicas the mode waits for hold it, so no consumer
+   * ever reads a write whose producer got an error and that a failover then cuts off (a "phantom" read). Off
+   * (async, or no replica left to wait for): visible once durable here, and what was held becomes visible.
+   */
+  holdVisibilityForReplication(on: boolean): void {
+    if (on) {
+      this.replicationHold ??= { replicatedEnd: 0 };
+      return;
+    }
+    this.replicationHold = undefined;
+    const held = this.awaitingReplication;
+    this.awaitingReplication = [];
+    for (const group of held) group.publish();
+  }
+
+  /** The replicas the mode waits for hold the log below `offset`: what was held up to there becomes visible. */
+  replicatedTo(offset: number): void {
+    const hold = this.replicationHold;
+    if (!hold) return;
+    // It may go down (a restored room's replica counts again): what is visible stays, later groups wait.
+    hold.replicatedEnd = offset;
+    while (this.awaitingReplication.length > 0 && this.awaitingReplication[0]!.end <= offset) this.awaitingReplication.shift()!.publish();
   }
 
   /** Index entries (message ID, then each key) of an appended batch, in log order. */
@@ -1138,6 +1178,7 @@ export class MessageStore {
         else this.offsets.set(key, value);
       }
       this.pendingOffsets.clear();
+      this.awaitingReplication = [];
       this.corrupt = this.corrupt.filter((r) => r.start < offset).map((r) => (r.end > offset ? { ...r, end: offset } : r));
       // The checkpoint goes first: a crash before the cut then replays the uncut records onto it (the log as
       // before), a crash after it finds derived data that matches the cut log.

@@ -113,7 +113,25 @@ export async function drillCommand(argv: string[]): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    exitIfStuck();
   }
+}
+
+/** After the report, how long the process may take to end by itself once everything was closed. */
+const EXIT_GRACE_MS = 5_000;
+
+/**
+ * Everything the drill started is stopped by now, so the process should end by itself. If a client library
+ * still holds a timer or socket, it is named on stderr and the process exits anyway: a drill in a script or
+ * CI job must never hang after its report. The timer is unref'd, so it never delays a clean exit.
+ */
+function exitIfStuck(): void {
+  setTimeout(() => {
+    const handles = (process as unknown as { _getActiveHandles?: () => object[] })._getActiveHandles?.() ?? [];
+    const names = handles.map((h) => h.constructor?.name ?? typeof h).join(', ');
+    process.stderr.write(`roomq drill: still running ${EXIT_GRACE_MS} ms after the report (${names}); exiting\n`);
+    process.exit();
+  }, EXIT_GRACE_MS).unref();
 }
 
 function numberOption<K extends keyof DrillOptionsInput>(value: string | undefined, flag: string, key: K): Partial<Record<K, number>> {
