@@ -63,3 +63,4 @@ export type { BrokerRole, BrokerState, BrokerStatus, BrokerTopicQueues, BrokerVi
 export type { ClientView } from './client-registry.js';
 export type { AuditEntry, ControlTransition, ControlTransitionOutcome, GroupChange, GroupControl, RoomChange, RoomControl, RoomStatus } from './control-store.js';
 export { AUDIT_RETAIN_ENTRIES } from './control-transition.js';
+export { dropRedisControlState } from './drop-redis-control-state.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { dropRedisControlState } from '@roomq/router';
 import { Admin, type ClusterStatus } from '@roomq/client';
 import { RoomqError, sleep } from '@roomq/protocol';
 import { groupLeaders, quarantineTotals, replicationIdle, rolesNormal } from './cluster-view.js';
@@ -80,6 +81,8 @@ export async function runDrill(options: DrillOptions, io: DrillIo): Promise<Dril
     await Promise.allSettled(admins.map((a) => a.close()));
     await cluster?.stop();
     if (!keepDir) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
+    // A partition drill's control state lives in the shared Redis under its own prefix: leave nothing behind.
+    if (options.mode === 'partition' && !keepDir) await dropRedisControlState(options.redisUrl, `roomq-drill-${runId}:`).catch(() => undefined);
   };
 
   try {
