@@ -42,6 +42,12 @@ export function brokerState(name = 'broker-a/0@dc1', overrides: Partial<BrokerSt
     replicationMode: 'async',
     upstream: '',
     replication: [],
+    epoch: 1,
+    configuredRole: memberId === 0 ? 'master' : 'slave',
+    fence: memberId === 0 ? '' : 'not-leader',
+    fenceReason: '',
+    quarantinedBytes: 0,
+    quarantinedRecords: 0,
     ...overrides,
   };
 }
