@@ -11,50 +11,25 @@
  * A rollback is one more switch (every producer back to the old mode) walked the same way, ending in rolled-back.
  * Every step is one compare-and-set on the router, so a driver killed half-way is resumed by running it again.
  */
-import { RoomqError, abortedError, type GetMigrationReplyMsg, type MigrationGateMsg, type QueueOffsetMsg, type TopicMigrationMsg } from '@roomq/protocol';
+import {
+  RoomqError,
+  abortedError,
+  type GetMigrationReplyMsg,
+  type MigrationGate,
+  type MigrationGateMsg,
+  type MigrationPhase,
+  type QueueOffset,
+  type QueueOffsetMsg,
+  type TopicMigration,
+  type TopicMigrationMsg,
+} from '@roomq/protocol';
 import { z } from 'zod';
 import type { QueueRef } from './topic-route.js';
 
+export type { MigrationGate, MigrationPhase, QueueOffset, TopicMigration };
+
 export const DEFAULT_MIGRATION_TIMEOUT_MS = 120_000;
 export const DEFAULT_MIGRATION_POLL_INTERVAL_MS = 200;
-
-export interface QueueOffset {
-  broker: string;
-  queueId: number;
-  offset: number;
-  room: string;
-}
-
-export interface MigrationGate {
-  seq: number;
-  cappedRooms: string[];
-  caps: QueueOffset[];
-  barrierRooms: string[];
-  /** Undefined until every producer settled on this switch. */
-  barrier: QueueOffset[] | undefined;
-  released: string[];
-  openedAtMs: number;
-}
-
-export type MigrationPhase = 'preparing' | 'moving-producers' | 'draining' | 'done' | 'rolled-back';
-
-export interface TopicMigration {
-  topic: string;
-  from: string;
-  to: string;
-  phase: MigrationPhase;
-  paused: boolean;
-  rollingBack: boolean;
-  groups: string[];
-  movedGroups: string[];
-  switchSeq: number;
-  gates: MigrationGate[];
-  version: number;
-  startedAtMs: number;
-  changedAtMs: number;
-  changedBy: string;
-  reason: string;
-}
 
 export interface MigrationClient {
   clientId: string;

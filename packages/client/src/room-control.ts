@@ -3,42 +3,10 @@
  * audit log, and their mapping from the roomq.v1 admin messages.
  */
 import { hostname, userInfo } from 'node:os';
-import type { AuditEntryMsg, GroupControlMsg, GroupMoveMsg, ListRoomsReplyMsg, RoomChangeReplyMsg, RoomControlMsg } from '@roomq/protocol';
+import type { AuditEntry, AuditEntryMsg, GroupControl, GroupControlMsg, GroupMoveMsg, ListRoomsReplyMsg, RoomChangeReplyMsg, RoomControl, RoomControlMsg } from '@roomq/protocol';
 import { z } from 'zod';
 
-/** A room's state; `version` 0 means it was never changed (and is active). */
-export interface RoomControl {
-  room: string;
-  /** active | cut */
-  status: string;
-  version: number;
-  changedAtMs: number;
-  changedBy: string;
-  reason: string;
-}
-
-/** Who leads a broker group; `version` 0 means never changed (epoch 1, the configured master leads). */
-export interface GroupControl {
-  group: string;
-  epoch: number;
-  leader: string;
-  frozen: boolean;
-  version: number;
-  changedAtMs: number;
-  changedBy: string;
-  reason: string;
-}
-
-export interface AuditEntry {
-  seq: number;
-  atMs: number;
-  by: string;
-  action: string;
-  target: string;
-  reason: string;
-  version: number;
-  details: Record<string, unknown>;
-}
+export type { AuditEntry, GroupControl, RoomControl };
 
 /** What a cut (or, for failback hints, a restore) does to one group. */
 export interface GroupMove {
@@ -134,7 +102,7 @@ export function defaultActor(): string {
 export function roomFromWire(r: RoomControlMsg | undefined | null, room = ''): RoomControl {
   return {
     room: r?.room ?? room,
-    status: r?.status || 'active',
+    status: r?.status === 'cut' ? 'cut' : 'active',
     version: r?.version ?? 0,
     changedAtMs: r?.changed_at_ms ?? 0,
     changedBy: r?.changed_by ?? '',

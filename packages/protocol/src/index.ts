@@ -89,3 +89,4 @@ export { formatHostPort, hostKind, parseHostPort } from './host-port.js';
 export type { HostKind, HostPort } from './host-port.js';
 export { grpcHandlers } from './grpc-handlers.js';
 export type { GrpcHandlers, Reply } from './grpc-handlers.js';
+export type * from './control-records.js';

@@ -18,3 +18,4 @@ export type { BackoffPolicy } from '@roomq/protocol';
 export { checkEpoch } from './epoch-check.js';
 export type { EpochStartPoint, EpochVerdict } from './epoch-check.js';
 export type { TruncateOrder } from './replication-wire.js';
+export { chunkTail } from './log-chunk.js';

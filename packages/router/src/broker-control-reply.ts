@@ -1,6 +1,7 @@
-import type { BrokerHeartbeatReplyMsg, GroupControlMsg, RoomControlMsg } from '@roomq/protocol';
+import type { BrokerHeartbeatReplyMsg } from '@roomq/protocol';
 import type { BrokerView } from './broker-state.js';
 import type { ControlSnapshot } from './control-cache.js';
+import { groupControlToWire, roomControlToWire } from './control-wire.js';
 import type { StoreHealth } from './control-store.js';
 
 /** How long a broker may keep taking writes on one reply; the broker caps it at its own writeLeaseMs. */
@@ -14,16 +15,12 @@ export const LEASE_GRANT_MS = 60_000;
  */
 export function brokerControlReply(routerRoom: string, group: string, control: ControlSnapshot, health: StoreHealth, brokers: readonly BrokerView[]): Partial<BrokerHeartbeatReplyMsg> {
   const g = control.groups.get(group);
-  const rooms: RoomControlMsg[] = [...control.rooms.values()].map((r) => ({ room: r.room, status: r.status, version: r.version, changed_at_ms: r.changedAtMs, changed_by: r.changedBy, reason: r.reason }));
-  const groupMsg: GroupControlMsg | undefined = g
-    ? { group: g.group, epoch: g.epoch, leader: g.leader, frozen: g.frozen, version: g.version, changed_at_ms: g.changedAtMs, changed_by: g.changedBy, reason: g.reason }
-    : undefined;
   return {
     lease_ms: LEASE_GRANT_MS,
     control_healthy: health.state === 'healthy',
     router_room: routerRoom,
-    rooms,
-    ...(groupMsg ? { group: groupMsg } : {}),
+    rooms: [...control.rooms.values()].map(roomControlToWire),
+    ...(g ? { group: groupControlToWire(g) } : {}),
     members: brokers
       .filter((v) => v.state.group === group)
       .map((v) => ({ name: v.state.name, room: v.state.room, endpoint: v.state.endpoint, alive: v.alive, flushed_offset: v.state.flushedOffset, configured_role: v.state.configuredRole })),

@@ -31,6 +31,19 @@ export function storedMigration(change: MigrationChange, nowMs: number): TopicMi
   return { ...change.next, version: change.expectedVersion + 1, changedAtMs: nowMs, changedBy: change.audit.by, reason: change.audit.reason };
 }
 
+/** The audit entry of a migration change, but its sequence number (the store assigns that). */
+export function migrationAudit(change: MigrationChange, migration: TopicMigration, nowMs: number): Omit<AuditEntry, 'seq'> {
+  return {
+    atMs: nowMs,
+    by: change.audit.by,
+    action: change.audit.action,
+    target: change.topic,
+    reason: change.audit.reason,
+    version: migration.version,
+    details: { ...(change.audit.details ?? {}), phase: migration.phase, ...(change.topicMode ? { mode: formatTopicMode(change.topicMode.mode) } : {}) },
+  };
+}
+
 /** Applies `change` to `draft` (mutating it) or throws without touching it. */
 export function applyMigrationTransition(draft: ControlState, change: MigrationChange, nowMs: number, retain = AUDIT_RETAIN_ENTRIES): MigrationChangeOutcome {
   validateMigrationChange(change);
@@ -51,16 +64,7 @@ export function applyMigrationTransition(draft: ControlState, change: MigrationC
   draft.migrations.set(change.topic, migration);
   if (topic) draft.topics.set(change.topic, topic);
   draft.auditSeq += 1;
-  const audit: AuditEntry = {
-    seq: draft.auditSeq,
-    atMs: nowMs,
-    by: change.audit.by,
-    action: change.audit.action,
-    target: change.topic,
-    reason: change.audit.reason,
-    version: migration.version,
-    details: { ...(change.audit.details ?? {}), phase: migration.phase, ...(topic ? { mode: formatTopicMode(topic.mode) } : {}) },
-  };
+  const audit: AuditEntry = { seq: draft.auditSeq, ...migrationAudit(change, migration, nowMs) };
   draft.audit = [...draft.audit, audit].slice(-retain);
   return { migration: cloneMigration(migration), topic: topic && { ...topic }, audit: { ...audit, details: { ...audit.details } } };
 }

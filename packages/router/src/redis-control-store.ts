@@ -20,7 +20,7 @@ import type {
   TopicMigration,
 } from './control-store.js';
 import { migrationFromJson, migrationToJson } from './control-file-format.js';
-import { migrationConflict, storedMigration, validateMigrationChange } from './migration-transition.js';
+import { migrationAudit, migrationConflict, storedMigration, validateMigrationChange } from './migration-transition.js';
 import { AUDIT_RETAIN_ENTRIES, validateTransition, versionConflict } from './control-transition.js';
 import { APPLY_CONTROL, APPLY_MIGRATION, CREATE_TOPIC_IF_ABSENT, HEARTBEAT_ROUTER, PUBLISH_MEMBERS, SET_TOPIC_MODE, type ScriptDefinition } from './redis-scripts.js';
 
@@ -268,15 +268,8 @@ export class RedisControlStore extends CachedControlStore {
     validateMigrationChange(change);
     const nowMs = Date.now();
     const migration = storedMigration(change, nowMs);
-    const audit = {
-      atMs: nowMs,
-      by: change.audit.by,
-      action: change.audit.action,
-      target: change.topic,
-      reason: change.audit.reason,
-      version: migration.version,
-      detailsJson: JSON.stringify({ ...(change.audit.details ?? {}), phase: migration.phase, ...(change.topicMode ? { mode: formatTopicMode(change.topicMode.mode) } : {}) }),
-    };
+    const { details, ...entry } = migrationAudit(change, migration, nowMs);
+    const audit = { ...entry, detailsJson: JSON.stringify(details) };
     const keys = [this.keys.migrations, this.keys.topics, this.keys.audit, this.keys.auditSeq];
     const reply = (await this.write(APPLY_MIGRATION, keys, [
       change.topic,

@@ -1,5 +1,4 @@
-import { nextRecordOffset } from '@roomq/replicator';
-import { readRecordHeader } from '@roomq/protocol';
+import { chunkTail, nextRecordOffset } from '@roomq/replicator';
 import type { MessageStore } from '../store/index.js';
 
 const READ_BYTES = 4 * 1024 * 1024;
@@ -16,15 +15,8 @@ export async function readLogRange(store: MessageStore, from: number, to: number
     const records = await store.readLog(at, READ_BYTES);
     if (records.length === 0) break;
     parts.push(records);
-    let last = -1;
-    for (let i = 0; i < records.length; ) {
-      const header = readRecordHeader(records, i);
-      if (typeof header === 'string') break;
-      last = i;
-      i += header.totalLength;
-    }
     // As the replication stream does: a segment closed by SEGMENT_END or padding continues at the next base.
-    at = nextRecordOffset(at + records.length, last < 0 ? -1 : at + last, segment);
+    at = nextRecordOffset(at + records.length, at + chunkTail(records).lastRecordAt, segment);
   }
   return Buffer.concat(parts);
 }

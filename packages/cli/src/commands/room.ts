@@ -1,4 +1,3 @@
-import { hostname, userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { Admin, type FailbackProgress, type FailbackResult, type RoomChangeResult, type RoomListing, type RoomPlan } from '@roomq/client';
@@ -35,7 +34,8 @@ export async function roomCommand(argv: string[]): Promise<void> {
       case 'cut':
       case 'restore': {
         if (!room) throw new UsageError(`room ${action} needs a room name, e.g. roomq room ${action} dc1`);
-        const change = { room, reason: values.reason ?? '', by: values.by ?? defaultBy() };
+        // Without --by the SDK records `$USER@hostname` (defaultActor).
+        const change = { room, reason: values.reason ?? '', ...(values.by ? { by: values.by } : {}) };
         const run = (dryRun: boolean, expectedVersion = 0) =>
           action === 'cut' ? admin.cutRoom({ ...change, dryRun, expectedVersion }) : admin.restoreRoom({ ...change, dryRun, expectedVersion });
         const planned = await run(true);
@@ -118,19 +118,6 @@ export async function confirm(yes: boolean, question: string): Promise<void> {
   } finally {
     rl.close();
   }
-}
-
-/** `$USER@hostname`, the default `--by`. */
-export function defaultBy(): string {
-  let user = process.env['USER'] ?? '';
-  if (!user) {
-    try {
-      user = userInfo().username;
-    } catch {
-      user = 'unknown';
-    }
-  }
-  return `${user}@${hostname()}`;
 }
 
 export function describePlan(plan: RoomPlan): string {
