@@ -12,6 +12,8 @@ export type Fence = '' | 'not-leader' | 'promoting' | 'room-cut' | 'frozen' | 'l
 
 type Phase = 'starting' | 'leading' | 'promoting' | 'following' | 'waiting';
 
+const WRITABLE: { fence: Fence; reason: string } = { fence: '', reason: '' };
+
 /**
  * Turns the group's control state into this member's role, one transition at a time:
  * - to lead: stop following, make the store a master, and — when this member's log has not reached the group's
@@ -126,7 +128,7 @@ export class Leadership {
     if (group && group.leader === this.self && group.frozen) return { fence: 'frozen', reason: `group ${this.config.group} is handing its writes over (failback in progress)` };
     const lease = this.lease.refusal();
     if (lease) return { fence: 'lease-expired', reason: lease };
-    return { fence: '', reason: '' };
+    return WRITABLE;
   }
 
   /**
@@ -140,10 +142,10 @@ export class Leadership {
   /** fence() as the error a producer gets. */
   writeRefusal(): RoomqError | undefined {
     const { fence, reason } = this.fence();
+    // Asked on every publish: the writable answer allocates nothing.
+    if (fence === '') return undefined;
     const details = { broker: this.self, group: this.config.group, room: this.config.room, fence };
     switch (fence) {
-      case '':
-        return undefined;
       case 'room-cut':
         return new RoomqError('ROOM_CUT', `${reason}: ${this.self} takes no writes; send to the other room (your producer's routes move there)`, { details });
       case 'lease-expired':
