@@ -90,7 +90,11 @@ describe.each(stores)('room cut control plane on the %s store', (_kind, controlS
       const listing = await adminOf(cluster.router(room)).listRooms();
       expect(listing.rooms.find((r) => r.room === 'dc1')).toMatchObject({ status: 'cut', version: 1, changedBy: 'tester@ci' });
     }
-    const status = await runCli(['cluster', 'status', '--router', cluster.router('dc2')]);
+    // A restarted router knows a broker again once that broker's next heartbeat reaches it.
+    const status = await waitFor(async () => {
+      const run = await runCli(['cluster', 'status', '--router', cluster.router('dc2')]);
+      return /broker-a\/0@dc1/.test(run.stdout) ? run : undefined;
+    }, 'broker-a to heartbeat the restarted dc2 router');
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/dc1\s+CUT\s+1\s+tester@ci/);
     expect(status.stdout).toMatch(/broker-a\s+1\s+broker-a\/0@dc1/);
