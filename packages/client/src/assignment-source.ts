@@ -11,6 +11,8 @@ export interface Assignment {
   version: number;
   /** Live consumers of the group the router counted; 1 when the source does not know. */
   members: number;
+  /** The topic migration switch the queues' read limits follow; undefined when the source does not say. */
+  migrationVersion?: number;
 }
 
 /** Where a push consumer learns which queues are its own. */
@@ -27,7 +29,7 @@ export class RouterAssignmentSource implements AssignmentSource {
 
   async fetch(topic: string, group: string, signal?: AbortSignal): Promise<Assignment> {
     const reply = await this.router.call<GetAssignmentReplyMsg>('GetAssignment', { topic, group }, { topic, group }, signal);
-    return { queues: queuesFromRouteService(topic, reply.queues), version: reply.version ?? 0, members: reply.members ?? 0 };
+    return { queues: queuesFromRouteService(topic, reply.queues), version: reply.version ?? 0, members: reply.members ?? 0, migrationVersion: reply.migration_version ?? 0 };
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import {
   DEFAULT_MAX_PROPERTIES_BYTES,
+  MIGRATION_SWITCH_PROPERTY,
   MessageIdGenerator,
   Retrier,
   RoomqError,
@@ -470,6 +471,12 @@ export class Producer {
         }),
       );
       return;
+    }
+    const switchSeq = route.migrationVersion ?? 0;
+    if (switchSeq > 0 || m.fields.properties[MIGRATION_SWITCH_PROPERTY] !== undefined) {
+      // A migrating topic: say which switch routed this message, so a consumer that has not yet seen that
+      // switch's read limits holds it (a retry re-stamps it with the route it is sent by now).
+      m.fields = { ...m.fields, properties: { ...m.fields.properties, [MIGRATION_SWITCH_PROPERTY]: String(switchSeq) } };
     }
     m.queueId = queue.queueId;
     m.broker = queue.broker;

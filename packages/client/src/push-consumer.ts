@@ -115,6 +115,8 @@ export class PushConsumer {
   private readonly retiring = new Set<QueueConsumer>();
   private readonly retired = { received: 0, consumed: 0, handlerFailures: 0 };
   private assignmentInfo = { version: 0, members: 0, gained: 0, released: 0 };
+  /** The migration switch of the latest assignment (undefined: the source does not say). */
+  private knownSwitch: number | undefined;
   private status: PushConsumerStatus = 'idle';
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
@@ -321,6 +323,7 @@ export class PushConsumer {
   private applyAssignment(assignment: Assignment): void {
     if (this.status === 'closing' || this.status === 'closed') return;
     const next = assignedByKey(assignment.queues);
+    this.knownSwitch = assignment.migrationVersion;
     const changed = this.assignmentInfo.version !== assignment.version || this.assignmentInfo.members !== assignment.members;
     this.assignmentInfo.version = assignment.version;
     this.assignmentInfo.members = assignment.members;
@@ -328,6 +331,7 @@ export class PushConsumer {
     for (const [key, consumer] of this.consumers) {
       const queue = next.get(key);
       if (queue && queue.endpoint === consumer.queue.endpoint) {
+        consumer.setKnownSwitch(assignment.migrationVersion);
         consumer.setReadLimit(queue.readLimit);
         continue;
       }
@@ -394,9 +398,11 @@ export class PushConsumer {
         retrier: this.retrier,
         logger: this.logger.child({ broker: queue.broker, brokerName: queue.brokerName, queueRoom: queue.room, queueId: queue.queueId }),
         reportError: (err) => this.reportError(err),
+        onNewerSwitch: () => this.refreshAssignment(),
       },
       offsets,
     );
+    consumer.setKnownSwitch(this.knownSwitch);
     this.consumers.set(key, consumer);
     if (reason === 'gained') this.assignmentInfo.gained++;
     this.logger.info({ broker: queue.broker, brokerName: queue.brokerName, queueRoom: queue.room, queueId: queue.queueId, endpoint: queue.endpoint, reason }, 'consuming queue');

@@ -1,4 +1,4 @@
-import { RecordType, RoomqError, forEachRecord, fromWireStatus, sleep, toRoomqError, type Logger, type RecordsFrameMsg, type Retrier } from '@roomq/protocol';
+import { MIGRATION_SWITCH_PROPERTY, RecordType, RoomqError, forEachRecord, fromWireStatus, sleep, toRoomqError, type Logger, type RecordsFrameMsg, type Retrier } from '@roomq/protocol';
 import { FifoQueue } from './fifo-queue.js';
 import { OffsetTracker } from './offset-tracker.js';
 import type { QueueIo, Subscription } from './queue-io.js';
@@ -16,7 +16,18 @@ export interface QueueConsumerOptions {
   logger: Logger;
   /** Problems the user should hear about (corrupt records, handler failures, unreachable brokers). */
   reportError: (err: RoomqError) => void;
+  /** A record was routed by a newer migration switch than this consumer's assignment: fetch it again. */
+  onNewerSwitch?: () => void;
 }
+
+/**
+ * How long a record stamped with a newer migration switch waits for an assignment that has seen it. A router
+ * answers within a second; past this the stamp must come from an earlier migration of the topic, and the record
+ * is delivered (with a warning) rather than held for good.
+ */
+const MAX_SWITCH_HOLD_MS = 5000;
+/** While a record is held for a newer switch, the assignment is asked again at most this often. */
+const SWITCH_REFRESH_INTERVAL_MS = 200;
 
 export interface QueueStats {
   topic: string;
@@ -65,6 +76,11 @@ export class QueueConsumer {
   private readLimit: number | undefined;
   /** The stream brought records past the read limit, which were dropped; lifting the limit re-subscribes. */
   private heldBack = false;
+  /** The migration switch whose read limits this consumer has (undefined: its assignment source does not say). */
+  private knownSwitch: number | undefined;
+  /** A record stamped with a newer switch is held: that switch, and since when. */
+  private switchHold: { stamp: number; sinceMs: number } | undefined;
+  private switchRefresh: { lastMs: number; timer: NodeJS.Timeout | undefined } = { lastMs: 0, timer: undefined };
   private restartNow = false;
   private counters = { consumed: 0, received: 0, handlerFailures: 0, maxOffset: 0 };
 
@@ -94,6 +110,46 @@ export class QueueConsumer {
     }
   }
 
+  /**
+   * The migration switch the assignment's read limits follow. Set it before setReadLimit: a record held for
+   * a newer switch is released by the limit that comes with it.
+   */
+  setKnownSwitch(switchSeq: number | undefined): void {
+    this.knownSwitch = switchSeq;
+    if (this.switchHold && switchSeq !== undefined && switchSeq >= this.switchHold.stamp) this.switchHold = undefined;
+  }
+
+  /**
+   * A producer already sent by a switch this consumer has not seen, so the read limits of that switch may be on
+   * their way: deliver nothing from `offset` on until the assignment catches up (setReadLimit re-subscribes).
+   */
+  private holdForSwitch(offset: number, stamp: number): boolean {
+    const now = Date.now();
+    if (!this.switchHold || stamp > this.switchHold.stamp) this.switchHold = { stamp, sinceMs: this.switchHold?.sinceMs ?? now };
+    if (now - this.switchHold.sinceMs > MAX_SWITCH_HOLD_MS) {
+      this.options.logger.warn({ offset, stamp, knownSwitch: this.knownSwitch }, 'a record names a migration switch the router does not report; delivering it');
+      this.switchHold = undefined;
+      return false;
+    }
+    if (this.readLimit === undefined || offset < this.readLimit) this.readLimit = offset;
+    this.heldBack = true;
+    this.askForNewerSwitch();
+    return true;
+  }
+
+  /** Asks the owner for a fresh assignment, paced: a router that lags must not be asked in a tight loop. */
+  private askForNewerSwitch(): void {
+    const r = this.switchRefresh;
+    if (r.timer || this.stopping) return;
+    const wait = Math.max(0, r.lastMs + SWITCH_REFRESH_INTERVAL_MS - Date.now());
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      r.lastMs = Date.now();
+      if (!this.stopping) this.options.onNewerSwitch?.();
+    }, wait);
+    r.timer.unref?.();
+  }
+
   start(): void {
     this.connectLoop ??= this.runConnectLoop();
   }
@@ -104,6 +160,7 @@ export class QueueConsumer {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.switchRefresh.timer);
     this.abort.abort(new RoomqError('CLOSED', 'the consumer is closing'));
     this.subscription?.cancel();
     this.streamEnded?.(undefined);
@@ -244,6 +301,8 @@ export class QueueConsumer {
             this.heldBack = true;
             return;
           }
+          const stamp = this.knownSwitch === undefined ? undefined : record.properties[MIGRATION_SWITCH_PROPERTY];
+          if (stamp !== undefined && Number(stamp) > this.knownSwitch! && this.holdForSwitch(record.queueOffset, Number(stamp))) return;
           this.buffer.push(receivedFromRecord(record, this.queue));
           this.expectedOffset = record.queueOffset + 1;
           this.counters.received++;

@@ -136,7 +136,7 @@ export class FakeBroker {
   }
 
   /** Appends a message directly, as if a producer had sent it. */
-  append(topic: string, queueId: number, messageId: string, body: Buffer | string, extra: { keys?: string[]; tag?: string } = {}): StoredMessage {
+  append(topic: string, queueId: number, messageId: string, body: Buffer | string, extra: { keys?: string[]; tag?: string; properties?: Record<string, string> } = {}): StoredMessage {
     const section = encodeSection(topic, messageId, typeof body === 'string' ? Buffer.from(body) : body, extra);
     return this.store(topic, queueId, section, 0, section.length);
   }
@@ -313,6 +313,8 @@ export class FakeControl {
   readonly watchers = new Set<Watcher>();
   /** A member that did not heartbeat for this long is gone. */
   memberTimeoutMs = 3_000;
+  /** The topic migration switch assignments report (GetAssignmentReply.migration_version). */
+  migrationVersion = 0;
   /** Replaces the computed assignment: the queue keys (`broker#queueId`) a client owns. */
   assignmentOverride: ((topic: string, group: string, clientId: string) => string[] | undefined) | undefined;
   version = 1;
@@ -539,7 +541,7 @@ export class FakeRouter {
     const clientId = String(call.metadata.get('x-mq-client-id')[0] ?? '');
     const assignment = this.control.assignment(topic, group, clientId);
     if (!assignment) return callback(null, { status: wireStatus(new RoomqError('TOPIC_NOT_FOUND', `topic ${topic} does not exist`, { details: { topic } })) });
-    callback(null, { status: okStatus() as StatusMsg, queues: assignment.queues, version: this.control.version, members: assignment.members });
+    callback(null, { status: okStatus() as StatusMsg, queues: assignment.queues, version: this.control.version, members: assignment.members, migration_version: this.control.migrationVersion });
   };
 
   private clientHeartbeat: Unary = (call, callback) => {
@@ -644,8 +646,8 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${counter}`;
 }
 
-function encodeSection(topic: string, messageId: string, body: Buffer, extra: { keys?: string[]; tag?: string }): Buffer {
-  return encodeMessageSection({ topic, messageId, tag: extra.tag ?? '', keys: extra.keys ?? [], properties: {}, body, bornTimestampMs: Date.now() });
+function encodeSection(topic: string, messageId: string, body: Buffer, extra: { keys?: string[]; tag?: string; properties?: Record<string, string> }): Buffer {
+  return encodeMessageSection({ topic, messageId, tag: extra.tag ?? '', keys: extra.keys ?? [], properties: extra.properties ?? {}, body, bornTimestampMs: Date.now() });
 }
 
 /** toWireStatus types `code` as number | string while roomq's StatusMsg says number; ours are numbers. */

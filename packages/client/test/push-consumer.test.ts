@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATION_SWITCH_PROPERTY } from '@roomq/protocol';
 import { PushConsumer, type PushConsumerOptions, type ReceivedMessage, type RoomqError } from '../src/index.js';
 import { startCluster, uniqueName, waitFor, type FakeBroker } from './fake-cluster.js';
 
@@ -189,6 +190,25 @@ describe('PushConsumer', () => {
     expect(pc.stats().queues[0]!.buffered).toBeLessThanOrEqual(32 + 16);
     release();
     await waitFor(() => handled === 2000, 'everything once the handler catches up', 10_000);
+  });
+
+  it('holds a record routed by a migration switch its assignment has not seen, until the assignment catches up', async () => {
+    const { cluster: c, topic, group } = await cluster(['broker-a'], 1);
+    const broker = c.brokers[0]!;
+    fill(broker, topic, 0, 5);
+    // A producer already routed by switch 1 (its route changed first); this consumer's assignment says 0.
+    broker.append(topic, 0, 'stamped', 'body-5', { properties: { [MIGRATION_SWITCH_PROPERTY]: '1' } });
+    fill(broker, topic, 0, 2, 6);
+    const seen: ReceivedMessage[] = [];
+    const pc = consumer(c, topic, group, { handler: (m) => void seen.push(m), assignmentRefreshMs: 60_000 });
+    await pc.start();
+    await waitFor(() => seen.length === 5, 'the records before the stamped one');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.map((m) => m.queueOffset)).toEqual([0, 1, 2, 3, 4]);
+    // The router now reports switch 1 (with no push): the consumer asked again by itself and goes on, in order.
+    c.router.control.migrationVersion = 1;
+    await waitFor(() => seen.length === 8, 'the held record and the ones after it');
+    expect(seen.map((m) => m.queueOffset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('rejects start() for an unknown topic and a bad group name at construction', async () => {

@@ -54,6 +54,7 @@ export {
   MAX_KEYS_PER_MESSAGE,
   MAX_KEY_BYTES,
   MAX_TAG_BYTES,
+  MIGRATION_SWITCH_PROPERTY,
   validateGroupName,
   validateMessage,
   validateRoomName,

@@ -23,6 +23,13 @@ export function validateTopicName(topic: string): void {
   }
 }
 
+/**
+ * Message property a producer stamps on a migrating topic's messages: the migration switch of the route it sent
+ * by. A consumer that has not yet seen that switch's read limits holds the message until it has (see
+ * docs/design.md, "Topic migration").
+ */
+export const MIGRATION_SWITCH_PROPERTY = 'roomq-migration-switch';
+
 export function validateGroupName(group: string): void {
   if (!GROUP_RE.test(group)) {
     throw new RoomqError('INVALID_GROUP', `group name ${JSON.stringify(group)} is invalid: use 1-255 characters from A-Z a-z 0-9 _ - %`, {

@@ -246,6 +246,8 @@ export interface GetAssignmentReplyMsg {
   queues?: RouteQueueMsg[];
   version?: number;
   members?: number;
+  /** The migration switch the read limits follow (0: none). */
+  migration_version?: number;
 }
 
 export interface ConsumerGroupInterestMsg {

@@ -77,13 +77,14 @@ export function routeServiceImpl(ctx: RouterContext): UntypedServiceImplementati
       const mine: RouteQueue[] = (assignment.get(clientId) ?? []).map((a) => a.queue);
       // A migrating topic: queues producers moved into are read only up to their caps until this group drained
       // the rooms they moved out of (topic-migration.ts).
-      const caps = consumerCaps(await ctx.store.getMigration(topicName), group);
+      const migration = await ctx.store.getMigration(topicName);
+      const caps = consumerCaps(migration, group);
       logger.trace({ topic: topicName, group, clientId, members: members.length, queues: mine.length, capped: caps.size }, 'assignment answered');
       const wire = mine.map((q) => {
         const cap = caps.get(queueKeyOf({ broker: q.brokerName, queueId: q.queueId }));
         return cap === undefined ? routeQueueToWire(q) : { ...routeQueueToWire(q), capped: true, read_limit: cap };
       });
-      return { status: v1Ok(), queues: wire, version, members: assignment.size };
+      return { status: v1Ok(), queues: wire, version, members: assignment.size, migration_version: migration?.switchSeq ?? 0 };
     }),
 
     ClientHeartbeat: unary<Partial<ClientHeartbeatRequestMsg>, ClientHeartbeatReplyMsg>(logger, 'ClientHeartbeat', (call) => {
