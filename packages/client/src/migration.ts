@@ -30,6 +30,13 @@ export type { MigrationGate, MigrationPhase, QueueOffset, TopicMigration };
 
 export const DEFAULT_MIGRATION_TIMEOUT_MS = 120_000;
 export const DEFAULT_MIGRATION_POLL_INTERVAL_MS = 200;
+/**
+ * How long after a switch the driver lets clients report before it trusts the list of live producers and
+ * consumers: a client heartbeats its router every second, and routers share what they hear within another, so a
+ * client that was sending when the switch happened is listed by then. Sooner, a migration started right after
+ * clients connected could take its barrier (or finish) without waiting for them.
+ */
+export const CLIENT_REPORT_WINDOW_MS = 3000;
 
 export interface MigrationClient {
   clientId: string;
@@ -249,6 +256,8 @@ async function nextStep(backend: MigrationBackend, topic: string, m: TopicMigrat
   }
   // 1. The newest switch settles: every live producer follows it with nothing older in flight.
   if (last && last.barrier === undefined) {
+    const reporting = last.openedAtMs + CLIENT_REPORT_WINDOW_MS - Date.now();
+    if (reporting > 0) return { kind: 'wait', message: `switch ${m.switchSeq}: letting every live client report (${Math.ceil(reporting / 1000)} s)` };
     const unsettled = clients.filter((c) => c.kind === 'producer' && (c.settled_version ?? 0) < m.switchSeq);
     if (unsettled.length > 0) return { kind: 'wait', message: `switch ${m.switchSeq}: waiting for ${unsettled.length} producer(s) to settle (${unsettled.map((c) => c.client_id).slice(0, 3).join(', ')})` };
     return { kind: 'change', change: { action: 'barrier', gateSeq: last.seq, offsets: await readEndOffsets(backend, topic) } };
