@@ -131,6 +131,11 @@ export class LogAppender {
     private readonly onSeal: SealHook = () => undefined,
     /** Runs each time durableOffset advances, after the group's SealedGroup.durable and before its waiters. */
     private readonly onDurable: () => void = () => undefined,
+    /**
+     * Sees every run of bytes a group wrote, at its log position, once written (and fdatasynced in sync mode)
+     * and before durableOffset covers it; the buffer is reused afterwards, so keep a copy, not the view.
+     */
+    private readonly onWritten: (position: number, bytes: Buffer) => void = () => undefined,
   ) {
     this.writePosition = start.position;
     this.durableOffset = start.position;
@@ -320,6 +325,7 @@ export class LogAppender {
             await syncing;
           }
         }
+        if (this.failure === undefined) this.retainWritten(group);
         for (const chunk of group.chunks) for (const part of chunk.parts) this.release(part.wb);
         // The store failed meanwhile (e.g. a checkpoint): its callbacks were rejected; acknowledge nothing more.
         if (this.failure !== undefined) break;
@@ -344,6 +350,16 @@ export class LogAppender {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
         for (const w of waiters) w();
+      }
+    }
+  }
+
+  private retainWritten(group: FlushGroup): void {
+    for (const chunk of group.chunks) {
+      let position = chunk.segmentBase + chunk.filePosition;
+      for (const part of chunk.parts) {
+        this.onWritten(position, part.wb.buf.subarray(part.start, part.end));
+        position += part.end - part.start;
       }
     }
   }

@@ -28,12 +28,13 @@ import { CQ_ENTRY_SIZE, cqPhysicalOffset, cqSize, hashTag } from './consume-queu
 import { nodeFileIO, syncDirectory, type FileIO } from './file-io.js';
 import { keyHash, keyHashSeed, keyHashWithSeed, messageIdHash } from './index-codec.js';
 import { LogAppender, type CommitWaiter, type SealedGroup } from './log-appender.js';
+import { LogTailCache } from './log-tail-cache.js';
 import { scanLog, type CorruptRange } from './log-scanner.js';
 import { lastOffsetCommits, lastRecordBefore, readLogRange } from './log-walker.js';
 import { MessageIndex } from './message-index.js';
 import { ThresholdWaiters } from './threshold-waiters.js';
 import { decodeOverlay, encodeOverlay } from './offset-overlay-codec.js';
-import { MessageStoreOptionsSchema, type MessageStoreOptions, type ResolvedStoreOptions } from './options.js';
+import { MessageStoreOptionsSchema, TAIL_CACHE_BLOCK_BYTES, type MessageStoreOptions, type ResolvedStoreOptions } from './options.js';
 
 /** One message to append; `section` was validated by the server (summarizeMessageSection). */
 export interface AppendRequest {
@@ -180,6 +181,8 @@ export class MessageStore {
   private corrupt: CorruptRange[] = [];
   private log!: CommitLog;
   private appender!: LogAppender;
+  /** The newest durable-to-be log bytes; readers check bounds (durable, visible, corrupt) before using it. */
+  private tail!: LogTailCache;
   private index!: MessageIndex;
   private readonly timers: NodeJS.Timeout[] = [];
   private checkpointing: Promise<void> | undefined;
@@ -717,12 +720,13 @@ export class MessageStore {
       }
       const spanStart = positions[first]!;
       const spanLength = positions[last]! + sizes[last]! - spanStart;
-      const span = await this.log.read(spanStart, spanLength);
+      const cached = this.tail.slice(spanStart, spanLength);
+      const span = cached ?? (await this.log.read(spanStart, spanLength));
       // A bad record ends the read: the good ones before it (in this span too) are served, it never is.
       let stopAt: number | undefined;
       for (let i = first; i <= last; i++) {
         const at = positions[i]! - spanStart;
-        const problem = this.checkRecord(span, at, positions[i]!, sizes[i]!, queueId, fromOffset + i);
+        const problem = this.checkRecord(span, at, positions[i]!, sizes[i]!, queueId, fromOffset + i, cached !== undefined);
         if (problem) {
           if (i === 0) throw this.noteCorrupt(topic, queueId, fromOffset + i, positions[i]!, sizes[i]!, problem);
           this.noteCorrupt(topic, queueId, fromOffset + i, positions[i]!, sizes[i]!, problem);
@@ -754,12 +758,16 @@ export class MessageStore {
     return { records: records ?? EMPTY, count, nextOffset: fromOffset + count, endOffset: end };
   }
 
-  /** Why the record expected at `position` is not the one the consume queue names, or undefined if it is. */
-  private checkRecord(buf: Buffer, at: number, position: number, size: number, queueId: number, queueOffset: number): string | undefined {
+  /**
+   * Why the record expected at `position` is not the one the consume queue names, or undefined if it is.
+   * `fromMemory`: the bytes come from the tail cache, never from the disk, so their checksum was made or
+   * verified by this process when they were appended and is not computed again.
+   */
+  private checkRecord(buf: Buffer, at: number, position: number, size: number, queueId: number, queueOffset: number, fromMemory: boolean): string | undefined {
     const header = readRecordHeader(buf, at, buf.length - at);
     if (typeof header === 'string') return header;
     if (header.physicalOffset !== position || header.totalLength !== size || header.type !== RecordType.MESSAGE) return 'misplaced';
-    if (!recordChecksumValid(buf, at, size)) return 'bad-checksum';
+    if (!fromMemory && !recordChecksumValid(buf, at, size)) return 'bad-checksum';
     const placement = readMessagePlacement(buf, at);
     if (placement.queueId !== queueId || placement.queueOffset !== queueOffset) return 'misplaced';
     return undefined;
@@ -918,6 +926,10 @@ export class MessageStore {
     let position = this.nextRecordAt(from);
     if (position >= durable) return EMPTY;
     let limit = this.readLimit(position);
+    // Blocks hold whole records and `limit` is a record boundary, so a cached view never ends inside a record;
+    // wholeRecords stops at maxBytes, and a first record bigger than that is served whole, as from the file.
+    const cached = this.tail.read(position, limit - position);
+    if (cached) return this.wholeRecords(cached, position, maxBytes, from, true);
     let buf = await this.log.read(position, Math.min(limit - position, Math.max(maxBytes, RECORD_HEADER_SIZE)));
     if (buf.length === 0 && (await this.endsSegmentData(position))) {
       // The end of a segment's data, before the durable end: the log continues at the next segment.
@@ -931,12 +943,20 @@ export class MessageStore {
       const claimed = buf.readUInt32BE(0);
       if (claimed > buf.length && position + claimed <= limit) buf = await this.log.read(position, claimed);
     }
+    return this.wholeRecords(buf, position, maxBytes, from, false);
+  }
+
+  /**
+   * The records of `buf` (log bytes read at `position`) that readLog may serve: whole, in place, unharmed, up to
+   * a SEGMENT_END or `maxBytes`. Checksums are verified unless the bytes come from memory (see checkRecord).
+   */
+  private wholeRecords(buf: Buffer, position: number, maxBytes: number, from: number, fromMemory: boolean): Buffer {
     let at = 0;
     while (at < buf.length) {
       const record = position + at;
       const header = readRecordHeader(buf, at, buf.length - at);
       const misplaced = typeof header === 'string' || header.physicalOffset !== record;
-      const bad = misplaced || this.inCorruptRange(record, header.totalLength) || !recordChecksumValid(buf, at, header.totalLength);
+      const bad = misplaced || this.inCorruptRange(record, header.totalLength) || (!fromMemory && !recordChecksumValid(buf, at, header.totalLength));
       if (bad) {
         if (at > 0) break; // served up to the bad one; a read from it reports it
         if (this.inCorruptRange(record, RECORD_HEADER_SIZE) || (!misplaced && typeof header !== 'string')) {
@@ -1184,6 +1204,7 @@ export class MessageStore {
       // before), a crash after it finds derived data that matches the cut log.
       await this.writeCheckpoint({ offset, lastRecord });
       await this.log.truncate(offset);
+      this.tail.clear();
       this.appender = this.createAppender(offset, lastRecord);
       this.logger.warn({ offset, removedBytes: removed.length, previousEnd: end }, 'truncated the commit log');
       return removed;
@@ -1442,6 +1463,7 @@ export class MessageStore {
       start,
       () => this.sealGroup(),
       () => this.notifyDurable(),
+      (position, bytes) => this.tail.add(position, bytes),
     );
   }
 
@@ -1452,6 +1474,7 @@ export class MessageStore {
     const { dataDir } = this.options;
     await attempt('create the data directory', dataDir, () => this.io.mkdir(dataDir));
     this.log = await CommitLog.open(this.io, join(dataDir, 'commitlog'), this.options.segmentSizeBytes);
+    this.tail = new LogTailCache(this.options.tailCacheBytes, TAIL_CACHE_BLOCK_BYTES);
     const checkpoint = await this.readCheckpoint();
     const derivedOffset = checkpoint?.derivedOffset ?? 0;
     let scanFrom = derivedOffset;

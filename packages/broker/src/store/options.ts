@@ -17,6 +17,14 @@ export const DEFAULT_INDEX_ENTRIES_PER_FILE = 4 * 1024 * 1024;
 /** Default size of each reusable commit-log write buffer; a bigger batch takes several. */
 export const DEFAULT_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Default memory for the newest log bytes (LogTailCache): 16 MiB serves consumers and replicas that keep up
+ * without file reads; one that falls further behind reads the file as before.
+ */
+export const DEFAULT_TAIL_CACHE_BYTES = 16 * 1024 * 1024;
+/** Block size of the tail cache: the unit it allocates and evicts. */
+export const TAIL_CACHE_BLOCK_BYTES = 1024 * 1024;
+
 export const MessageStoreOptionsSchema = z.object({
   /** Everything the store keeps lives below this directory. */
   dataDir: z.string().min(1),
@@ -36,6 +44,8 @@ export const MessageStoreOptionsSchema = z.object({
   indexEntriesPerFile: z.number().int().min(1024).default(DEFAULT_INDEX_ENTRIES_PER_FILE),
   /** Size of each reusable write buffer. */
   writeBufferBytes: z.number().int().min(64 * 1024).default(DEFAULT_WRITE_BUFFER_BYTES),
+  /** Memory for the newest log bytes, read by consumers and replicas at the tail without touching the file; 0 turns it off. */
+  tailCacheBytes: z.number().int().min(0).default(DEFAULT_TAIL_CACHE_BYTES),
 });
 
 export type MessageStoreOptions = z.input<typeof MessageStoreOptionsSchema>;
