@@ -209,6 +209,8 @@ export class UpstreamSession {
     let from = startOffset;
     let masterTimeMs = 0;
     let caughtUpSent = false;
+    /** Nothing became durable for a heartbeat interval: the marker goes out whatever the log end says. */
+    let heartbeatDue = false;
     let emptyWithDurable = 0;
     while (!signal.aborted) {
       const records = await log.readLog(from, chunkBytes);
@@ -227,12 +229,18 @@ export class UpstreamSession {
         throw new RoomqError('INTERNAL', `the log returns nothing at ${from} though it is durable up to ${log.durableOffset()}; is ${from} a record boundary?`, { details: { offset: from } });
       }
       // Caught up: say so once (an empty chunk carries the upstream's end, so the replica knows its lag is 0),
-      // then again as a heartbeat whenever nothing new became durable for heartbeatIntervalMs.
-      if (!caughtUpSent) {
+      // then again as a heartbeat whenever nothing new became durable for heartbeatIntervalMs. Under load the
+      // next group is usually being written already (the log ends past `from`): its chunk follows within a
+      // flush and says as much, so no marker is sent then; one per flush group would double the messages.
+      if (!caughtUpSent && (heartbeatDue || log.logEndOffset() <= from)) {
         await this.send(chunkToWire({ offset: from, records: Buffer.alloc(0), upstreamEndOffset: log.logEndOffset(), masterTimeMs }), signal);
         caughtUpSent = true;
+        heartbeatDue = false;
       }
-      if (!(await this.waitForDurable(from, signal))) caughtUpSent = false;
+      if (!(await this.waitForDurable(from, signal))) {
+        caughtUpSent = false;
+        heartbeatDue = true;
+      }
     }
   }
 
