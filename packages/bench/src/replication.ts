@@ -3,6 +3,7 @@ import { Admin, Producer } from '@roomq/client';
 import { ReplicatedGroup, percentiles } from '@roomq/cli';
 import { RecordType, dataServiceClient, forEachRecord, type RecordsFrameMsg } from '@roomq/protocol';
 import { createTopic, publishThroughput } from './client-path.js';
+import { BenchCluster } from './local-servers.js';
 
 const BODY = Buffer.alloc(1024, 0x63);
 
@@ -15,6 +16,40 @@ export async function chainPublish(parent: string, mode: string, count: number):
   } finally {
     await group.stop();
   }
+}
+
+export interface PairedChainResult {
+  /** Single-broker publish of each round, msg/s. */
+  single: number[];
+  /** Per mode, the chain's publish of each round, msg/s. */
+  chains: Map<string, number[]>;
+}
+
+/**
+ * Single-broker publish and chain publish, measured in turns: each round runs a fresh single broker, then a
+ * fresh chain per mode, the same count each. A ratio is taken within a round, so a noisy minute on this shared
+ * machine moves both sides of it; the median over rounds is what a target is judged on.
+ */
+export async function pairedChainPublish(parent: string, modes: readonly string[], count: number, rounds: number): Promise<PairedChainResult> {
+  const result: PairedChainResult = { single: [], chains: new Map(modes.map((m) => [m, []])) };
+  for (let round = 0; round < rounds; round++) {
+    const cluster = await BenchCluster.start(parent, 'sync');
+    try {
+      await createTopic(cluster.routerEndpoint, 'single', 4);
+      result.single.push((await publishThroughput(cluster.routerEndpoint, 'single', count, 1000)).msgsPerSec);
+    } finally {
+      await cluster.stop();
+    }
+    for (const mode of modes) result.chains.get(mode)!.push((await chainPublish(parent, mode, count)).msgsPerSec);
+  }
+  return result;
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
