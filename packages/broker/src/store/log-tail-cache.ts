@@ -3,111 +3,62 @@
  * replicas following their upstream) are served without a file read: no thread-pool round trip, no syscall,
  * no second checksum pass over bytes that never left this process.
  *
- * Invariants: a block holds contiguous log bytes [start, end) made of whole records, appended in log order.
- * Blocks are reused in turn (a fixed amount of memory, no allocation churn for the garbage collector), so
- * reads return copies: nothing outside this class ever sees a block.
+ * One ring buffer, allocated once: log position p lives at ring[p % capacity]. It holds the contiguous log
+ * range [start, end); bytes that do not continue it (the next segment's base, a log cut back and rewritten)
+ * start it over. Reads return copies, so the ring can be overwritten at any time after they return, and
+ * nothing outside this class ever holds a view of it. A fixed buffer keeps the garbage collector and the
+ * page-fault handler out of the write path (a first version allocated blocks and lost more than it saved).
  */
-interface Block {
-  /** Log position of buf[0]. */
-  start: number;
-  /** Log position one past the last byte held. */
-  end: number;
-  buf: Buffer;
-}
-
 export class LogTailCache {
-  private readonly blocks: Block[] = [];
-  private heldBytes = 0;
+  private ring: Buffer | undefined;
+  private start = 0;
+  private end = 0;
 
-  /**
-   * @param capacityBytes most bytes held; the oldest block goes first. 0 turns the cache off.
-   * @param blockBytes size of each block; a run of bytes bigger than this gets a block of its own.
-   */
-  constructor(
-    private readonly capacityBytes: number,
-    private readonly blockBytes: number,
-  ) {}
+  /** @param capacityBytes most bytes held; 0 turns the cache off. */
+  constructor(private readonly capacityBytes: number) {}
 
-  get enabled(): boolean {
-    return this.capacityBytes > 0;
-  }
-
-  /**
-   * Keeps `bytes`, whole records that lie at log position `position`, copying them. Bytes that do not continue
-   * the newest block (a new segment, a restart of the log) start a new block.
-   */
+  /** Keeps a copy of `bytes`, which lie at log position `position`. */
   add(position: number, bytes: Buffer): void {
-    if (this.capacityBytes === 0 || bytes.length === 0) return;
-    let block = this.blocks[this.blocks.length - 1];
-    if (!block || block.end !== position || block.end - block.start + bytes.length > block.buf.length) {
-      block = { start: position, end: position, buf: this.takeBuffer(bytes.length) };
-      this.blocks.push(block);
+    const capacity = this.capacityBytes;
+    if (capacity === 0 || bytes.length === 0) return;
+    this.ring ??= Buffer.allocUnsafeSlow(capacity);
+    if (position !== this.end) this.start = this.end = position;
+    let from = 0;
+    if (bytes.length > capacity) from = bytes.length - capacity;
+    let at = position + from;
+    while (from < bytes.length) {
+      const offset = at % capacity;
+      const n = Math.min(bytes.length - from, capacity - offset);
+      bytes.copy(this.ring, offset, from, from + n);
+      from += n;
+      at += n;
     }
-    bytes.copy(block.buf, block.end - block.start);
-    block.end += bytes.length;
+    this.end = position + bytes.length;
+    if (this.end - this.start > capacity) this.start = this.end - capacity;
   }
 
-  /**
-   * A copy of the log from `position`: at most `maxLength` bytes, fewer where the block holding `position`
-   * ends. Undefined when no block holds `position` (read the file instead).
-   */
-  read(position: number, maxLength: number): Buffer | undefined {
-    const block = this.blockAt(position);
-    if (!block) return undefined;
-    const from = position - block.start;
-    return copyOf(block.buf, from, Math.min(block.end - block.start, from + maxLength));
-  }
-
-  /** A copy of exactly [position, position + length) when one block holds all of it. */
+  /** A copy of [position, position + length), or undefined unless all of it is held. */
   slice(position: number, length: number): Buffer | undefined {
-    const block = this.blockAt(position);
-    if (!block || position + length > block.end) return undefined;
-    const from = position - block.start;
-    return copyOf(block.buf, from, from + length);
+    if (!this.ring || position < this.start || position + length > this.end) return undefined;
+    const out = Buffer.allocUnsafe(length);
+    const capacity = this.capacityBytes;
+    let done = 0;
+    while (done < length) {
+      const offset = (position + done) % capacity;
+      const n = Math.min(length - done, capacity - offset);
+      this.ring.copy(out, done, offset, offset + n);
+      done += n;
+    }
+    return out;
   }
 
-  /** Forgets everything (the log was cut back, or the store closes). */
+  /** How many bytes from `position` are held (0 when `position` is not). */
+  heldFrom(position: number): number {
+    return this.ring && position >= this.start && position < this.end ? this.end - position : 0;
+  }
+
+  /** Forgets everything (the log was cut back). */
   clear(): void {
-    this.blocks.length = 0;
-    this.heldBytes = 0;
+    this.start = this.end = 0;
   }
-
-
-  /** Bytes of log held now (for stats). */
-  get cachedBytes(): number {
-    let bytes = 0;
-    for (const block of this.blocks) bytes += block.end - block.start;
-    return bytes;
-  }
-
-  private blockAt(position: number): Block | undefined {
-    // Readers are almost always at the newest block: search from the end.
-    for (let i = this.blocks.length - 1; i >= 0; i--) {
-      const block = this.blocks[i]!;
-      if (position >= block.end) return undefined;
-      if (position >= block.start) return block;
-    }
-    return undefined;
-  }
-
-  /** A buffer for a new block: the oldest block's once the capacity is reached, else a new one. */
-  private takeBuffer(minBytes: number): Buffer {
-    const size = Math.max(this.blockBytes, minBytes);
-    while (this.blocks.length > 0 && this.heldBytes + size > this.capacityBytes) {
-      const oldest = this.blocks.shift()!;
-      this.heldBytes -= oldest.buf.length;
-      if (oldest.buf.length === size) {
-        this.heldBytes += size;
-        return oldest.buf;
-      }
-    }
-    this.heldBytes += size;
-    return Buffer.allocUnsafeSlow(size);
-  }
-}
-
-function copyOf(buf: Buffer, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start);
-  buf.copy(out, 0, start, end);
-  return out;
 }

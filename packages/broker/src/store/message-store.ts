@@ -34,7 +34,7 @@ import { lastOffsetCommits, lastRecordBefore, readLogRange } from './log-walker.
 import { MessageIndex } from './message-index.js';
 import { ThresholdWaiters } from './threshold-waiters.js';
 import { decodeOverlay, encodeOverlay } from './offset-overlay-codec.js';
-import { MessageStoreOptionsSchema, TAIL_CACHE_BLOCK_BYTES, type MessageStoreOptions, type ResolvedStoreOptions } from './options.js';
+import { MessageStoreOptionsSchema, type MessageStoreOptions, type ResolvedStoreOptions } from './options.js';
 
 /** One message to append; `section` was validated by the server (summarizeMessageSection). */
 export interface AppendRequest {
@@ -926,24 +926,28 @@ export class MessageStore {
     let position = this.nextRecordAt(from);
     if (position >= durable) return EMPTY;
     let limit = this.readLimit(position);
-    // Blocks hold whole records and `limit` is a record boundary, so a cached view never ends inside a record;
-    // wholeRecords stops at maxBytes, and a first record bigger than that is served whole, as from the file.
-    const cached = this.tail.read(position, limit - position);
-    if (cached) return this.wholeRecords(cached, position, maxBytes, from, true);
-    let buf = await this.log.read(position, Math.min(limit - position, Math.max(maxBytes, RECORD_HEADER_SIZE)));
+    // From the tail cache when it holds the range, else the file; checksums are checked only on file bytes.
+    let fromMemory = true;
+    const read = async (at: number, length: number): Promise<Buffer> => {
+      const cached = this.tail.slice(at, length);
+      if (cached) return cached;
+      fromMemory = false;
+      return this.log.read(at, length);
+    };
+    let buf = await read(position, Math.min(limit - position, Math.max(maxBytes, RECORD_HEADER_SIZE)));
     if (buf.length === 0 && (await this.endsSegmentData(position))) {
       // The end of a segment's data, before the durable end: the log continues at the next segment.
       position = this.log.segments[this.log.segmentIndexFor(position) + 1]!.base;
       if (position >= durable) return EMPTY;
       limit = this.readLimit(position);
-      buf = await this.log.read(position, Math.min(limit - position, Math.max(maxBytes, RECORD_HEADER_SIZE)));
+      buf = await read(position, Math.min(limit - position, Math.max(maxBytes, RECORD_HEADER_SIZE)));
     }
     const first = readRecordHeader(buf, 0, buf.length);
     if (first === 'short' && buf.length >= RECORD_HEADER_SIZE) {
       const claimed = buf.readUInt32BE(0);
-      if (claimed > buf.length && position + claimed <= limit) buf = await this.log.read(position, claimed);
+      if (claimed > buf.length && position + claimed <= limit) buf = await read(position, claimed);
     }
-    return this.wholeRecords(buf, position, maxBytes, from, false);
+    return this.wholeRecords(buf, position, maxBytes, from, fromMemory);
   }
 
   /**
@@ -1474,7 +1478,7 @@ export class MessageStore {
     const { dataDir } = this.options;
     await attempt('create the data directory', dataDir, () => this.io.mkdir(dataDir));
     this.log = await CommitLog.open(this.io, join(dataDir, 'commitlog'), this.options.segmentSizeBytes);
-    this.tail = new LogTailCache(this.options.tailCacheBytes, TAIL_CACHE_BLOCK_BYTES);
+    this.tail = new LogTailCache(this.options.tailCacheBytes);
     const checkpoint = await this.readCheckpoint();
     const derivedOffset = checkpoint?.derivedOffset ?? 0;
     let scanFrom = derivedOffset;

@@ -22,8 +22,6 @@ export const DEFAULT_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
  * without file reads; one that falls further behind reads the file as before.
  */
 export const DEFAULT_TAIL_CACHE_BYTES = 16 * 1024 * 1024;
-/** Block size of the tail cache: the unit it allocates and evicts. */
-export const TAIL_CACHE_BLOCK_BYTES = 1024 * 1024;
 
 export const MessageStoreOptionsSchema = z.object({
   /** Everything the store keeps lives below this directory. */

@@ -8,54 +8,48 @@ import { decode, openStore, readAll, request, tempDir } from './helpers.js';
 const bytes = (n: number, fill: number): Buffer => Buffer.alloc(n, fill);
 
 describe('LogTailCache', () => {
-  it('serves contiguous runs as views and refuses what it does not hold', () => {
-    const cache = new LogTailCache(1 << 20, 1024);
+  it('serves what it holds, as copies, and refuses what it does not', () => {
+    const cache = new LogTailCache(1 << 20);
     cache.add(100, bytes(300, 1));
     cache.add(400, bytes(200, 2));
-    expect(cache.read(100, 10_000)).toEqual(Buffer.concat([bytes(300, 1), bytes(200, 2)]));
-    expect(cache.read(350, 100)).toEqual(Buffer.concat([bytes(50, 1), bytes(50, 2)]));
-    expect(cache.slice(420, 30)).toEqual(bytes(30, 2));
-    expect(cache.read(99, 10)).toBeUndefined();
-    expect(cache.read(600, 10)).toBeUndefined();
+    expect(cache.slice(100, 500)).toEqual(Buffer.concat([bytes(300, 1), bytes(200, 2)]));
+    expect(cache.slice(350, 100)).toEqual(Buffer.concat([bytes(50, 1), bytes(50, 2)]));
+    expect(cache.slice(99, 10)).toBeUndefined();
     expect(cache.slice(590, 20)).toBeUndefined();
-    expect(cache.cachedBytes).toBe(500);
+    expect(cache.heldFrom(350)).toBe(250);
+    expect(cache.heldFrom(600)).toBe(0);
+    const copy = cache.slice(100, 10)!;
+    copy.fill(9);
+    expect(cache.slice(100, 10)).toEqual(bytes(10, 1));
   });
 
-  it('starts a block at a gap (a new segment) and never serves across it', () => {
-    const cache = new LogTailCache(1 << 20, 1024);
+  it('starts over at bytes that do not continue what it holds (a new segment, a rewrite)', () => {
+    const cache = new LogTailCache(1 << 20);
     cache.add(0, bytes(100, 1));
     cache.add(4096, bytes(100, 2));
-    expect(cache.read(50, 1000)).toEqual(bytes(50, 1));
-    expect(cache.read(100, 10)).toBeUndefined();
-    expect(cache.read(4096, 1000)).toEqual(bytes(100, 2));
-    expect(cache.slice(50, 5000)).toBeUndefined();
-  });
-
-  it('evicts the oldest blocks beyond its capacity; what it handed out before stays intact', () => {
-    const cache = new LogTailCache(2048, 1024);
-    cache.add(0, bytes(1000, 1));
-    const early = cache.read(0, 1000)!;
-    cache.add(1000, bytes(1000, 2));
-    cache.add(2000, bytes(1000, 3));
-    expect(cache.read(0, 10)).toBeUndefined();
-    expect(cache.read(1000, 10)).toEqual(bytes(10, 2));
-    expect(cache.read(2500, 10)).toEqual(bytes(10, 3));
-    expect(early).toEqual(bytes(1000, 1));
+    expect(cache.slice(50, 10)).toBeUndefined();
+    expect(cache.slice(4096, 100)).toEqual(bytes(100, 2));
     cache.clear();
-    expect(cache.read(2500, 10)).toBeUndefined();
+    expect(cache.slice(4096, 10)).toBeUndefined();
   });
 
-  it('gives a run bigger than a block a block of its own', () => {
-    const cache = new LogTailCache(1 << 20, 1024);
-    cache.add(0, bytes(5000, 7));
-    expect(cache.slice(0, 5000)).toEqual(bytes(5000, 7));
+  it('keeps the newest capacity bytes across the wrap of its ring', () => {
+    const cache = new LogTailCache(1000);
+    const log = Buffer.from(Array.from({ length: 2600 }, (_, i) => i % 251));
+    for (let at = 0; at < log.length; at += 300) cache.add(at, log.subarray(at, Math.min(at + 300, log.length)));
+    expect(cache.heldFrom(1600)).toBe(1000);
+    expect(cache.slice(1599, 10)).toBeUndefined();
+    expect(cache.slice(1600, 1000)).toEqual(log.subarray(1600, 2600));
+    expect(cache.slice(1950, 120)).toEqual(log.subarray(1950, 2070));
+    cache.add(2600, Buffer.from(Array.from({ length: 2500 }, (_, i) => (2600 + i) % 251)));
+    expect(cache.slice(4100, 1000)).toEqual(Buffer.from(Array.from({ length: 1000 }, (_, i) => (4100 + i) % 251)));
+    expect(cache.slice(4099, 1)).toBeUndefined();
   });
 
   it('holds nothing when its capacity is 0', () => {
-    const cache = new LogTailCache(0, 1024);
+    const cache = new LogTailCache(0);
     cache.add(0, bytes(10, 1));
-    expect(cache.enabled).toBe(false);
-    expect(cache.read(0, 10)).toBeUndefined();
+    expect(cache.slice(0, 10)).toBeUndefined();
   });
 });
 
@@ -63,9 +57,9 @@ describe('MessageStore reads from the tail cache', () => {
   const SEGMENT = 64 * 1024;
 
   it('serves the same records and log bytes as the file, across segments and after eviction', async () => {
-    // 4 MiB blocks: a cache of one block holds the tail only, so early reads go to the file.
+    // 100 KB: the tail only, so early reads go to the file, and records straddle the ring's wrap.
     const cachedDir = await tempDir();
-    const cached = await openStore({ dataDir: cachedDir, segmentSizeBytes: SEGMENT, tailCacheBytes: 1 });
+    const cached = await openStore({ dataDir: cachedDir, segmentSizeBytes: SEGMENT, tailCacheBytes: 100_000 });
     const plain = await openStore({ dataDir: await tempDir(), segmentSizeBytes: SEGMENT, tailCacheBytes: 0 });
     for (let i = 0; i < 300; i++) {
       const batch = [request({ topic: 't', queueId: i % 2, body: bytes(700 + (i % 5) * 300, i % 256), keys: [`k${i}`] })];
