@@ -134,16 +134,22 @@ export class CommitLog {
       this.segments.pop();
       deleted = true;
     }
-    if (index >= 0) {
-      const segment = this.segments[index]!;
-      const file = await this.fileOf(segment);
-      const size = await attempt('stat segment', segment.path, () => file.size());
-      if (position - segment.base < size) {
-        await attempt('truncate segment', segment.path, () => file.truncate(position - segment.base));
-        await attempt('sync segment', segment.path, () => file.datasync());
-      }
-    }
+    if (index >= 0) await this.cutFile(index, position);
     if (deleted) await attempt('sync the commit-log directory', this.dir, () => syncDirectory(this.io, this.dir));
+  }
+
+  /**
+   * Cuts segment `index`'s file to end at `position` when it is longer (never extends it), durably. Returns
+   * whether it cut anything.
+   */
+  async cutFile(index: number, position: number): Promise<boolean> {
+    const segment = this.segments[index]!;
+    const file = await this.fileOf(segment);
+    const size = await attempt('stat segment', segment.path, () => file.size());
+    if (position - segment.base >= size) return false;
+    await attempt('truncate segment', segment.path, () => file.truncate(position - segment.base));
+    await attempt('sync segment', segment.path, () => file.datasync());
+    return true;
   }
 
   private async closeSegment(segment: Segment): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -19,6 +19,13 @@ export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'roomq-store-'));
   dirs.push(dir);
   return dir;
+}
+
+/** Copies a live store's directory: what a kill -9 leaves (the page cache survives a process crash). */
+export async function crashCopy(dataDir: string): Promise<string> {
+  const copy = await tempDir();
+  await cp(dataDir, copy, { recursive: true });
+  return copy;
 }
 
 export async function openStore(options: MessageStoreOptions, deps: Parameters<typeof MessageStore.open>[1] = {}): Promise<MessageStore> {

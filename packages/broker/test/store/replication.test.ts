@@ -1,11 +1,11 @@
-import { cp, open, readFile, readdir, stat } from 'node:fs/promises';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RECORD_HEADER_SIZE, RecordType, isRoomqError, readRecordHeader } from '@roomq/protocol';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 // Type only, and only here: the broker does not depend on the replicator; MessageStore matches it structurally.
 import type { ReplicaLog } from '../../../replicator/src/replica-log.js';
 import type { MessageStore, MessageStoreOptions } from '../../src/store/index.js';
-import { FaultyIO, openStore, readAll, request, tempDir, waitFor } from './helpers.js';
+import { FaultyIO, crashCopy, openStore, readAll, request, tempDir, waitFor } from './helpers.js';
 
 const SEGMENT = 64 * 1024;
 const RARE_CHECKPOINTS = { checkpointIntervalMs: 3_600_000 };
@@ -49,12 +49,6 @@ async function expectSameLog(a: string, b: string): Promise<void> {
 /** Queue contents as a user sees them: offset, ID and body of each message. */
 async function queueView(store: MessageStore, topic: string, queueId: number): Promise<string[]> {
   return (await readAll(store, topic, queueId)).map((r) => `${r.queueOffset}:${r.messageId}:${r.body.toString()}`);
-}
-
-async function crashCopy(dataDir: string): Promise<string> {
-  const copy = await tempDir();
-  await cp(dataDir, copy, { recursive: true });
-  return copy;
 }
 
 /** Appends messages of `bodyBytes` to queues 0..2 of topic `t`, with keys, and a few offset commits. */
