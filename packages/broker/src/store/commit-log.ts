@@ -152,6 +152,15 @@ export class CommitLog {
     return true;
   }
 
+  /**
+   * A second descriptor on a segment, for zero-filling ahead of the writer (zero-ahead.ts). Linux reports a
+   * writeback error to every descriptor open on the file, so an fdatasync on this one can never take an error
+   * that the write path's own fdatasync must see. The caller closes it.
+   */
+  openZeroFillHandle(segment: Segment): Promise<StoreFile> {
+    return attempt('open segment', segment.path, () => this.io.open(segment.path, 'r+'));
+  }
+
   private async closeSegment(segment: Segment): Promise<void> {
     const file = segment.file;
     segment.file = undefined;

@@ -1,11 +1,13 @@
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readRecordHeader, writeMessageRecord } from '@roomq/protocol';
+import { RecordType, readRecordHeader, writeMessageRecord } from '@roomq/protocol';
 import { describe, expect, it } from 'vitest';
 import type { MessageStore } from '../../src/store/index.js';
-import { capturingLogger, crashCopy, openStore, readAll, request, tempDir } from './helpers.js';
+import { FaultyIO, capturingLogger, crashCopy, openStore, readAll, request, tempDir, waitFor } from './helpers.js';
 
 const MiB = 1024 * 1024;
+/** The smallest window: the tests zero-fill a few MiB, not 64. */
+const WINDOW = { preallocateBytes: 4 * MiB };
 const RARE_CHECKPOINTS = { checkpointIntervalMs: 3_600_000 };
 const FIRST_SEGMENT = '0'.repeat(20);
 
@@ -37,18 +39,27 @@ async function readBodies(store: MessageStore): Promise<string[]> {
   return (await readAll(store, 't', 0)).map((r) => r.body.toString());
 }
 
+/** A store whose first segment exists and is zero-filled `WINDOW` ahead of its write position. */
+async function preallocatedStore(dataDir: string, deps: Parameters<typeof openStore>[1] = {}): Promise<MessageStore> {
+  const store = await openStore({ dataDir, ...WINDOW, ...RARE_CHECKPOINTS }, deps);
+  await store.appendMessages([request({ topic: 't', body: 'first' })]);
+  await waitFor(async () => (await fileSize(segmentPath(dataDir))) >= 4 * MiB, 'the window to be zero-filled');
+  return store;
+}
+
 /**
  * Ten messages, then what a crash left at the log end in a copy of the directory, then the copy reopened.
+ * Neither store preallocates, so the test alone decides what lies past the end.
  */
 async function reopenWithTail(tail: (end: number) => Buffer) {
   const dataDir = await tempDir();
-  const store = await openStore({ dataDir, ...RARE_CHECKPOINTS });
+  const store = await openStore({ dataDir, preallocateBytes: 0, ...RARE_CHECKPOINTS });
   await appendAll(store, bodies(10, 'm'));
   const end = store.logEndOffset();
   const copy = await crashCopy(dataDir);
   await writeAt(segmentPath(copy), end, tail(end));
   const { logger, entries } = capturingLogger();
-  const recovered = await openStore({ dataDir: copy }, { logger });
+  const recovered = await openStore({ dataDir: copy, preallocateBytes: 0 }, { logger });
   return { end, copy, recovered, entries };
 }
 
@@ -107,5 +118,155 @@ describe('commit-log recovery with zero-filled space', () => {
     const chunk = await recovered.readLog(dataEnd, 4096);
     expect((readRecordHeader(chunk, 0) as { physicalOffset: number }).physicalOffset).toBe(segmentSizeBytes);
     expect(await readBodies(recovered)).toEqual(bodies(100, 'm'));
+  });
+});
+
+describe('commit-log preallocation', () => {
+  for (const stop of ['close', 'kill -9'] as const) {
+    it(`writes into zero-filled space; after a ${stop} every record is kept and the next append lands right after`, async () => {
+      const dataDir = await tempDir();
+      const store = await preallocatedStore(dataDir);
+      // More than the distance zeroing keeps from the write position: these land in zero-filled space.
+      await appendAll(store, bodies(3000, 'm'));
+      const end = store.logEndOffset();
+      let reopenDir = dataDir;
+      if (stop === 'close') await store.close();
+      else reopenDir = await crashCopy(dataDir);
+      expect(await fileSize(segmentPath(reopenDir))).toBeGreaterThan(end);
+
+      const { logger, entries } = capturingLogger();
+      const reopened = await openStore({ dataDir: reopenDir, ...WINDOW }, { logger });
+      expect(entries.filter((e) => (e.level as number) >= 40)).toEqual([]);
+      expect(reopened.stats().corruptRanges).toEqual([]);
+      expect(reopened.logEndOffset()).toBe(end);
+      expect(await fileSize(segmentPath(reopenDir))).toBeGreaterThan(end); // the zeros are kept, not cut
+      const [next] = await reopened.appendMessages([request({ topic: 't', body: 'next' })]);
+      expect(next!.physicalOffset).toBe(end);
+      expect(await readBodies(reopened)).toEqual(['first', ...bodies(3000, 'm'), 'next']);
+    });
+  }
+
+  it('loses nothing when a zero write fails: it warns and appends without preallocation', async () => {
+    const dataDir = await tempDir();
+    const io = new FaultyIO(true);
+    const { logger, entries } = capturingLogger();
+    const store = await preallocatedStore(dataDir, { io, logger });
+    io.zeroWriteError = 'ENOSPC';
+    const zeroWrites = io.zeroWritesStarted;
+    await appendAll(store, bodies(3000, 'm'));
+    expect(io.zeroWritesStarted).toBeGreaterThan(zeroWrites);
+    expect(entries.filter((e) => e.msg === 'could not zero-fill ahead of the commit log; appending to this segment without preallocation')).toHaveLength(1);
+    expect(store.state).toBe('ready');
+    await appendAll(store, bodies(10, 'more'));
+    expect(io.zeroWritesStarted).toBe(zeroWrites + 1);
+    const copy = await crashCopy(dataDir);
+    expect(await readBodies(await openStore({ dataDir: copy }))).toEqual(['first', ...bodies(3000, 'm'), ...bodies(10, 'more')]);
+  });
+
+  it('a data write over a zero write still in flight waits for it and ends with the right bytes', async () => {
+    const dataDir = await tempDir();
+    const io = new FaultyIO(true);
+    io.holdZeroWrites();
+    const store = await openStore({ dataDir, ...WINDOW, ...RARE_CHECKPOINTS }, { io });
+    await store.appendMessages([request({ topic: 't', body: 'first' })]);
+    // The first chunk starts a lead past the write position; it is held there.
+    await waitFor(() => io.zeroWritesHeld === 1, 'the first zero write');
+    const list = bodies(2000, 'm');
+    let acknowledged = false;
+    // One call, so one write of ~2 MiB, over the held chunk.
+    const appending = store.appendMessages(list.map((body) => request({ topic: 't', body }))).then(() => (acknowledged = true));
+    try {
+      // Give a write that did not wait every chance to be issued.
+      for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(io.writesOverZeroWrites).toBe(0);
+      expect(acknowledged).toBe(false);
+    } finally {
+      io.releaseZeroWrites();
+    }
+    await appending;
+    expect(io.writesOverZeroWrites).toBe(0);
+    expect(await readBodies(store)).toEqual(['first', ...list]);
+    const copy = await crashCopy(dataDir);
+    expect(await readBodies(await openStore({ dataDir: copy }))).toEqual(['first', ...list]);
+  });
+
+  it('truncates inside zero-filled space; later appends read back, also after a restart', async () => {
+    const dataDir = await tempDir();
+    const store = await preallocatedStore(dataDir);
+    const list = bodies(3000, 'm');
+    await appendAll(store, list);
+    const cutAt = (await readAll(store, 't', 0))[2001]!.physicalOffset;
+    const end = store.logEndOffset();
+    expect((await store.truncate(cutAt)).length).toBe(end - cutAt);
+    expect(store.queueEnd('t', 0)).toBe(2001);
+    const results = await store.appendMessages(bodies(5, 'after').map((body) => request({ topic: 't', body })));
+    expect(results.map((r) => r.queueOffset)).toEqual([2001, 2002, 2003, 2004, 2005]);
+    expect(results[0]!.physicalOffset).toBe(cutAt);
+    const expected = ['first', ...list.slice(0, 2000), ...bodies(5, 'after')];
+    expect(await readBodies(store)).toEqual(expected);
+    await store.close();
+    expect(await readBodies(await openStore({ dataDir, ...WINDOW }))).toEqual(expected);
+  });
+
+  it('rolls segments: the sealed one ends where its data does, the new one is zero-filled', async () => {
+    const dataDir = await tempDir();
+    const segmentSizeBytes = 4 * MiB;
+    const store = await openStore({ dataDir, segmentSizeBytes, ...WINDOW, ...RARE_CHECKPOINTS });
+    const list = bodies(5000, 'm'); // ~5.5 MiB
+    await appendAll(store, list);
+    const names = (await readdir(join(dataDir, 'commitlog'))).sort();
+    expect(names).toHaveLength(2);
+    // The sealed segment's file is its records, SEGMENT_END last, and nothing more.
+    const sealed = await readFile(segmentPath(dataDir));
+    let at = 0;
+    let last: number | undefined;
+    while (at < sealed.length) {
+      const header = readRecordHeader(sealed, at);
+      if (typeof header === 'string') throw new Error(`no record at ${at}: ${header}`);
+      last = header.type;
+      at += header.totalLength;
+    }
+    expect(at).toBe(sealed.length);
+    expect(last).toBe(RecordType.SEGMENT_END);
+    const chunk = await store.readLog(sealed.length, 4096);
+    expect((readRecordHeader(chunk, 0) as { physicalOffset: number }).physicalOffset).toBe(segmentSizeBytes);
+    const active = segmentPath(dataDir, names[1]!);
+    const activeData = store.logEndOffset() - segmentSizeBytes;
+    await waitFor(async () => (await fileSize(active)) > activeData + MiB, 'the new segment to be zero-filled ahead');
+    await store.close();
+    expect(await readBodies(await openStore({ dataDir, segmentSizeBytes, ...WINDOW }))).toEqual(list);
+  });
+
+  it('close waits for a zero write in flight and issues none after it', async () => {
+    const dataDir = await tempDir();
+    const io = new FaultyIO(true);
+    io.holdZeroWrites();
+    const store = await openStore({ dataDir, ...WINDOW }, { io });
+    await store.appendMessages([request({ topic: 't', body: 'first' })]);
+    await waitFor(() => io.zeroWritesHeld === 1, 'the first zero write');
+    let closed = false;
+    const closing = store.close().then(() => (closed = true));
+    try {
+      for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(closed).toBe(false);
+    } finally {
+      io.releaseZeroWrites();
+    }
+    await closing;
+    expect(io.zeroWritesStarted).toBe(1);
+    expect(io.writesAfterClose).toBe(0);
+  });
+
+  it('does not preallocate in async mode', async () => {
+    const dataDir = await tempDir();
+    const store = await openStore({ dataDir, flushMode: 'async', ...WINDOW });
+    await appendAll(store, bodies(3000, 'm'));
+    const end = store.logEndOffset();
+    await store.close();
+    expect(await fileSize(segmentPath(dataDir))).toBe(end);
+  });
+
+  it('refuses a window below 4 MiB that is not 0, naming the option', async () => {
+    await expect(openStore({ dataDir: await tempDir(), preallocateBytes: MiB })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('preallocateBytes') });
   });
 });
