@@ -14,7 +14,7 @@ import { comparisonSettings, runComparison, type ComparisonResult } from './peer
 import { PEERS } from './peers/registry.js';
 import { Report, formatValue, progress, section, setJsonMode } from './report.js';
 import { catchUp, chainPublish, steadyLag } from './replication.js';
-import { storeAppend, storeRead } from './store-append.js';
+import { storeAppend, storeLatency, storeRead } from './store-append.js';
 
 /**
  * `npm run bench`: roomq's hot paths on this machine, each beside what bounds it, then the same client
@@ -62,6 +62,10 @@ async function main(): Promise<void> {
         const sync = await storeAppend(work, 'sync', batch, CONCURRENCY, seconds);
         const ratio = sync.msgsPerSec / ceiling.msgsPerSec;
         report.add({ scenario: `store append sync, ${CONCURRENCY}×${batch}`, metric: 'throughput', value: Math.round(sync.msgsPerSec), unit: 'msg/s', note: `${(ratio * 100).toFixed(0)}% of disk ceiling (target ≥ 50%)` });
+      }
+      const latency = await storeLatency(work, quick ? 1000 : 5000);
+      for (const p of ['p50', 'p99'] as const) {
+        report.add({ scenario: 'store append sync, 1 in flight', metric: `latency ${p}`, value: latency[p]!, unit: 'ms', note: p === 'p50' ? 'one write + fdatasync into preallocated space' : undefined });
       }
       for (const batch of [16, 256]) {
         const asyncRun = await storeAppend(work, 'async', batch, CONCURRENCY, seconds);
