@@ -129,6 +129,8 @@ export class LogAppender {
   /** Segments ended whose file is not yet cut to their data (it may hold zero-filled space past it). */
   private readonly ended: Array<{ base: number; dataEnd: number }> = [];
   private zeroAhead: ZeroAhead | undefined;
+  /** Bytes of the last durable group. */
+  private lastGroupBytes = 0;
   /** Where the last reserve() put its record: `slotBuf[slotAt, slotAt + size)`. Valid until the next reserve. */
   slotBuf: Buffer;
   slotAt = 0;
@@ -345,6 +347,7 @@ export class LogAppender {
         // The store failed meanwhile (e.g. a checkpoint): its callbacks were rejected; acknowledge nothing more.
         if (this.failure !== undefined) break;
         work?.whileWriting();
+        this.lastGroupBytes = group.endOffset - this.durableOffset;
         this.durableOffset = group.endOffset;
         if (group.lastRecord !== undefined) this.lastDurableRecord = group.lastRecord;
         if (this.sync) this.syncedOffset = group.endOffset;
@@ -415,7 +418,10 @@ export class LogAppender {
     if (!this.zeroFill || this.failure !== undefined || this.zeroAhead) return;
     const segment = this.log.segments[this.log.segments.length - 1];
     if (!segment || segment.base !== this.segmentBase) return;
-    this.zeroAhead = new ZeroAhead(this.log, segment, this.segmentEnd, this.zeroFill.windowBytes, () => this.writePosition, this.zeroFill.logger);
+    const { windowBytes, logger } = this.zeroFill;
+    // Preallocation pays when an fdatasync carries few messages: groups as small as the inline path takes.
+    const lightLoad = (): boolean => this.lastGroupBytes <= INLINE_SYNC_MAX_BYTES && this.writePosition - this.durableOffset <= INLINE_SYNC_MAX_BYTES;
+    this.zeroAhead = new ZeroAhead(this.log, segment, this.segmentEnd, windowBytes, () => this.writePosition, lightLoad, logger);
     this.zeroAhead.advance();
   }
 

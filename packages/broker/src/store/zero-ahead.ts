@@ -31,6 +31,9 @@ interface ZeroWrite {
  * Zero-filling is an optimisation and never fails the store: its writes and fdatasyncs go through a descriptor
  * of their own, so a real disk error still reaches the write path's fdatasync. After a failure (a full disk,
  * say) the segment is appended to without preallocation.
+ *
+ * Zeroing pauses under load (`lightLoad`, asked before each chunk): big groups spread each fdatasync over many
+ * messages, so the journal commit it saves is noise there, while zeroing would double the bytes the disk writes.
  */
 export class ZeroAhead {
   /** Every byte of the file from the reserved end up to here is zero (written) or will be data. */
@@ -49,6 +52,7 @@ export class ZeroAhead {
     private readonly windowBytes: number,
     /** The appender's reserved end: every byte below it is, or will be, data. */
     private readonly reservedEnd: () => number,
+    private readonly lightLoad: () => boolean,
     private readonly logger: Logger,
   ) {}
 
@@ -58,8 +62,7 @@ export class ZeroAhead {
 
   /** Tops the window up in the background, when it has room for a chunk and no fill is running. */
   advance(): void {
-    if (this.filling || this.stopped) return;
-    if (this.file && this.nextChunk() === undefined) return;
+    if (this.filling || this.stopped || (this.file && this.nextChunk() === undefined)) return;
     this.filling = this.fill().finally(() => (this.filling = undefined));
   }
 
@@ -79,8 +82,9 @@ export class ZeroAhead {
     return this.stopping;
   }
 
-  /** The next chunk to zero, or undefined while the window holds less than a whole one. */
+  /** The next chunk to zero, or undefined while the window holds less than a whole one or the load is heavy. */
   private nextChunk(): { start: number; end: number } | undefined {
+    if (!this.lightLoad()) return undefined;
     const reserved = this.reservedEnd();
     const target = Math.min(reserved + this.windowBytes, this.segmentEnd);
     const start = Math.max(this.zeroedTo, reserved + ZERO_LEAD_BYTES);
