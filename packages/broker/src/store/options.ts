@@ -45,8 +45,9 @@ export const MessageStoreOptionsSchema = z.object({
   writeBufferBytes: z.number().int().min(64 * 1024).default(DEFAULT_WRITE_BUFFER_BYTES),
   /**
    * `sync` mode: bytes of the active segment kept zero-filled and fdatasynced ahead of the write position, so an
-   * append's fdatasync does not also commit the file's growth (about 0.1 ms less per fdatasync on ext4). 0 turns
-   * it off; `async` mode never preallocates. Segments of less than a few MiB are not preallocated.
+   * append's fdatasync does not also commit the file's growth (a one-in-flight sync append ~0.06 ms faster on
+   * ext4 here). Filled only while the load is light. 0 turns it off; `async` mode never preallocates. Segments
+   * of less than a few MiB are not preallocated.
    */
   preallocateBytes: z
     .number()
