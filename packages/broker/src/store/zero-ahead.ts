@@ -36,7 +36,10 @@ interface ZeroWrite {
  * messages, so the journal commit it saves is noise there, while zeroing would double the bytes the disk writes.
  */
 export class ZeroAhead {
-  /** Every byte of the file from the reserved end up to here is zero (written) or will be data. */
+  /**
+   * How far zeroing has got (global offset; the file ends here, or before it at the start). The next chunk
+   * starts here, or a lead past the writer when the writer has come within the lead of it.
+   */
   private zeroedTo = 0;
   private file: StoreFile | undefined;
   private writing: ZeroWrite | undefined;
