@@ -1,5 +1,5 @@
 import { Admin, Producer, PushConsumer } from '@roomq/client';
-import { percentiles } from '@roomq/cli';
+import { oneInFlight } from './one-in-flight.js';
 
 const BODY = Buffer.alloc(1024, 0x62);
 
@@ -49,15 +49,9 @@ export async function publishThroughput(
 export async function sendLatency(router: string, topic: string, count: number): Promise<Record<string, number>> {
   const producer = new Producer({ routers: [router], topics: [topic] });
   await producer.start();
-  for (let i = 0; i < 200; i++) await producer.send({ topic, body: BODY });
-  const latencies: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    await producer.send({ topic, body: BODY });
-    latencies.push(performance.now() - t0);
-  }
+  const latency = await oneInFlight(() => producer.send({ topic, body: BODY }), 200, count);
   await producer.close();
-  return percentiles(latencies, [50, 99, 99.9]);
+  return latency;
 }
 
 /** Consumes a backlog of `count` messages as a new group; returns messages per second. */

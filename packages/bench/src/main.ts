@@ -14,7 +14,7 @@ import { comparisonSettings, runComparison, type ComparisonResult } from './peer
 import { PEERS } from './peers/registry.js';
 import { Report, formatValue, progress, section, setJsonMode } from './report.js';
 import { catchUp, median, pairedChainPublish, steadyLag } from './replication.js';
-import { storeAppend, storeRead } from './store-append.js';
+import { storeAppend, storeLatency, storeRead } from './store-append.js';
 
 /**
  * `npm run bench`: roomq's hot paths on this machine, each beside what bounds it, then the same client
@@ -60,6 +60,11 @@ async function main(): Promise<void> {
       // Group commit covers every call waiting at that moment, so 4 concurrent calls of B messages are compared
       // with the disk writing 4×B records per fdatasync: the same bytes per sync.
       section(`Storage: append (1 KiB messages, ${CONCURRENCY} concurrent calls) beside the disk ceiling (write + fdatasync of as many records)`);
+      // First, before the throughput runs leave the disk busy writing back and discarding gigabytes.
+      const latency = await storeLatency(work, quick ? 1000 : 5000);
+      for (const p of ['p50', 'p99'] as const) {
+        report.add({ scenario: 'store append sync, 1 in flight', metric: `latency ${p}`, value: latency[p]!, unit: 'ms', note: p === 'p50' ? 'one write + fdatasync into preallocated space' : undefined });
+      }
       for (const batch of BATCHES) {
         const perSync = batch * CONCURRENCY;
         const ceiling = await diskCeiling(work, 1100, perSync, seconds);

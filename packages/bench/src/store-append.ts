@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MessageStore } from '@roomq/broker';
 import { encodeMessageSection, summarizeMessageSection, type SectionSummary } from '@roomq/protocol';
+import { oneInFlight } from './one-in-flight.js';
 
 interface Prepared {
   queueId: number;
@@ -52,6 +53,25 @@ export async function storeAppend(
   await store.close();
   await rm(dataDir, { recursive: true, force: true });
   return { msgsPerSec: appended / elapsed };
+}
+
+/**
+ * Latency of one-message sync appends with exactly one in flight: the store's part of a sync publish (one write
+ * and one fdatasync each). The warm-up (~4 s) writes past the first MiB of the segment, which is never
+ * preallocated, and lets the first fill of the preallocation window finish (~2 s at this load here), as in a
+ * broker that has run a while. Each append is followed by a turn of the event loop, as a broker's appends
+ * arrive in network callbacks: back to back, small sync appends run as one chain of microtasks in which no
+ * I/O callback runs (the preallocation's included).
+ */
+export async function storeLatency(dir: string, count: number, bodyBytes = 1024): Promise<Record<string, number>> {
+  const dataDir = await mkdtemp(join(dir, 'store-latency-'));
+  const store = await MessageStore.open({ dataDir, flushMode: 'sync', segmentSizeBytes: 256 * 1024 * 1024 });
+  const pool = prepare(256, bodyBytes, 1);
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const latency = await oneInFlight((i) => store.appendMessages([pool[i % pool.length]!]), 20_000, count, turn);
+  await store.close();
+  await rm(dataDir, { recursive: true, force: true });
+  return latency;
 }
 
 /** Reads a backlog of `count` messages from one queue with the broker's subscribe batch size. */

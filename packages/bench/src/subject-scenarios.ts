@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentiles } from '@roomq/cli';
+import { oneInFlight } from './one-in-flight.js';
 import type { Session } from './peers/peer.js';
 
 /**
@@ -78,14 +79,7 @@ export async function backlogConsume(session: Session, count: number, timeoutMs:
 
 /** Latency of publishes with exactly one in flight, in ms. */
 export async function syncPublishLatency(session: Session, count: number): Promise<Record<string, number>> {
-  for (let i = 0; i < 200; i++) await session.publish(BODY);
-  const latencies: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    await session.publish(BODY);
-    latencies.push(performance.now() - t0);
-  }
-  return percentiles(latencies, [50, 99, 99.9]);
+  return oneInFlight(() => session.publish(BODY), 200, count);
 }
 
 export interface EndToEndResult {

@@ -10,7 +10,7 @@ export {
   toWireStatus,
 } from './wire-status.js';
 export type { IncomingStatus, WireStatus } from './wire-status.js';
-export { readU64, writeU64 } from './bytes.js';
+export { nonZeroEnd, readU64, writeU64 } from './bytes.js';
 export { crc32, crc32c } from './checksums.js';
 export {
   MESSAGE_FIXED_SIZE,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { nonZeroEnd } from '../src/bytes.js';
 import {
   RECORD_HEADER_SIZE,
   RecordType,
@@ -84,6 +85,17 @@ describe('record codec v1', () => {
     const clean = messageRecord();
     expect(readRecordHeader(clean.subarray(0, clean.length - 1), 0)).toBe('short');
     expect(readRecordHeader(clean.subarray(0, 10), 0)).toBe('short');
+  });
+
+  it('reads zero-filled (preallocated) space as no record, and tells where written bytes end', () => {
+    const buf = Buffer.alloc(200);
+    writeSegmentEndRecord(buf, 0, 0, 1);
+    expect(readRecordHeader(buf, RECORD_HEADER_SIZE)).toBe('bad-magic');
+    expect(nonZeroEnd(buf)).toBe(RECORD_HEADER_SIZE);
+    expect(nonZeroEnd(buf, RECORD_HEADER_SIZE)).toBe(RECORD_HEADER_SIZE);
+    expect(nonZeroEnd(Buffer.from([0, 1, 0, 2, 0, 0]))).toBe(4);
+    expect(nonZeroEnd(Buffer.from([0, 1, 0, 2, 0, 0]), 0, 3)).toBe(2);
+    expect(nonZeroEnd(Buffer.alloc(0))).toBe(0);
   });
 
   it('rejects sections whose lengths do not add up', () => {

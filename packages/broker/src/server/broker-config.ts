@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PROPERTIES_BYTES, parseConfig } from '@roomq/protocol';
+import { MessageStoreOptionsSchema } from '../store/options.js';
 
 /** Default wait of a sync:N write for its replicas before the producer gets REPLICATION_TIMEOUT. */
 export const DEFAULT_REPLICATION_TIMEOUT_MS = 3000;
@@ -43,6 +44,8 @@ export const BrokerConfigSchema = z
     flushMode: z.enum(['sync', 'async']).default('sync'),
     flushIntervalMs: z.number().int().min(1).default(200),
     segmentSizeBytes: z.number().int().min(64 * 1024).default(1024 ** 3),
+    /** `sync` flush: zero-filled space kept ahead of the commit log's writer (the store's option); 0 turns it off. */
+    preallocateBytes: MessageStoreOptionsSchema.shape.preallocateBytes,
     maxBodyBytes: z.number().int().min(1).default(DEFAULT_MAX_BODY_BYTES),
     maxPropertiesBytes: z.number().int().min(1).default(DEFAULT_MAX_PROPERTIES_BYTES),
     heartbeatIntervalMs: z.number().int().min(10).default(DEFAULT_HEARTBEAT_INTERVAL_MS),

@@ -82,6 +82,7 @@ export class Broker {
         flushMode: config.flushMode,
         flushIntervalMs: config.flushIntervalMs,
         segmentSizeBytes: config.segmentSizeBytes,
+        preallocateBytes: config.preallocateBytes,
       },
       { logger: this.logger.child({ component: 'store' }) },
     );

@@ -134,16 +134,31 @@ export class CommitLog {
       this.segments.pop();
       deleted = true;
     }
-    if (index >= 0) {
-      const segment = this.segments[index]!;
-      const file = await this.fileOf(segment);
-      const size = await attempt('stat segment', segment.path, () => file.size());
-      if (position - segment.base < size) {
-        await attempt('truncate segment', segment.path, () => file.truncate(position - segment.base));
-        await attempt('sync segment', segment.path, () => file.datasync());
-      }
-    }
+    if (index >= 0) await this.cutFile(index, position);
     if (deleted) await attempt('sync the commit-log directory', this.dir, () => syncDirectory(this.io, this.dir));
+  }
+
+  /**
+   * Cuts segment `index`'s file to end at `position` when it is longer (never extends it), durably. Returns
+   * whether it cut anything.
+   */
+  async cutFile(index: number, position: number): Promise<boolean> {
+    const segment = this.segments[index]!;
+    const file = await this.fileOf(segment);
+    const size = await attempt('stat segment', segment.path, () => file.size());
+    if (position - segment.base >= size) return false;
+    await attempt('truncate segment', segment.path, () => file.truncate(position - segment.base));
+    await attempt('sync segment', segment.path, () => file.datasync());
+    return true;
+  }
+
+  /**
+   * A second descriptor on a segment, for zero-filling ahead of the writer (zero-ahead.ts). Linux reports a
+   * writeback error to every descriptor open on the file, so an fdatasync on this one can never take an error
+   * that the write path's own fdatasync must see. The caller closes it.
+   */
+  openZeroFillHandle(segment: Segment): Promise<StoreFile> {
+    return attempt('open segment', segment.path, () => this.io.open(segment.path, 'r+'));
   }
 
   private async closeSegment(segment: Segment): Promise<void> {

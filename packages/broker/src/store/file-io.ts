@@ -15,6 +15,12 @@ export interface StoreFile {
    * datasync(). Optional: files that inject faults in tests leave it out, so their writes take the async path.
    */
   writevAndSyncNow?(buffers: Buffer[], position: number): void;
+  /**
+   * Writes `length` zero bytes at `position` (no fdatasync). For preallocating commit-log space ahead of the
+   * writer (zero-ahead.ts). Optional: files that inject faults in tests leave it out unless the test is about
+   * preallocation, and a file without it is simply not preallocated.
+   */
+  writeZeros?(position: number, length: number): Promise<void>;
   truncate(length: number): Promise<void>;
   size(): Promise<number>;
   close(): Promise<void>;
@@ -78,6 +84,13 @@ class NodeStoreFile implements StoreFile {
     fdatasyncSync(this.handle.fd);
   }
 
+  writeZeros(position: number, length: number): Promise<void> {
+    const zeros = zeroBuffer(length);
+    const buffers: Buffer[] = [];
+    for (let left = length; left > 0; left -= zeros.length) buffers.push(left >= zeros.length ? zeros : zeros.subarray(0, left));
+    return this.writev(buffers, position);
+  }
+
   truncate(length: number): Promise<void> {
     return this.handle.truncate(length);
   }
@@ -129,6 +142,15 @@ export async function syncDirectory(io: FileIO, dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Zeros only ever read, shared by every file's writeZeros. */
+let zeros: Buffer | undefined;
+const MAX_ZERO_BUFFER_BYTES = 4 * 1024 * 1024;
+
+function zeroBuffer(length: number): Buffer {
+  if (!zeros || (zeros.length < length && zeros.length < MAX_ZERO_BUFFER_BYTES)) zeros = Buffer.alloc(Math.min(length, MAX_ZERO_BUFFER_BYTES));
+  return zeros;
 }
 
 /** What is left of `buffers` after a (possibly short) write of `written` bytes. */

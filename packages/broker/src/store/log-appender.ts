@@ -1,6 +1,8 @@
 import { RECORD_HEADER_SIZE, writeSegmentEndRecord } from '@roomq/protocol';
+import type { Logger } from 'pino';
 import { StorageIoError, attempt, type CommitLog } from './commit-log.js';
 import type { StoreFile } from './file-io.js';
+import { ZeroAhead } from './zero-ahead.js';
 
 /** A reusable write buffer; `refs` counts flush groups still writing from it. */
 interface WriteBuffer {
@@ -47,6 +49,12 @@ export interface SealedGroup {
 
 /** Called when a group closes (nothing more joins it). */
 export type SealHook = () => SealedGroup | undefined;
+
+/** Zero-filled space kept ahead of the write position (zero-ahead.ts). */
+export interface ZeroFillOptions {
+  windowBytes: number;
+  logger: Logger;
+}
 
 /** Everything appended between two flushes: written with one writev (per segment) and one fdatasync. */
 interface FlushGroup {
@@ -118,6 +126,11 @@ export class LogAppender {
   private lastWritten: { base: number; file: StoreFile; path: string } | undefined;
   private idleWaiters: Array<() => void> = [];
   private inFlight: FlushGroup | undefined;
+  /** Segments ended whose file is not yet cut to their data (it may hold zero-filled space past it). */
+  private readonly ended: Array<{ base: number; dataEnd: number }> = [];
+  private zeroAhead: ZeroAhead | undefined;
+  /** Bytes of the last durable group. */
+  private lastGroupBytes = 0;
   /** Where the last reserve() put its record: `slotBuf[slotAt, slotAt + size)`. Valid until the next reserve. */
   slotBuf: Buffer;
   slotAt = 0;
@@ -128,6 +141,8 @@ export class LogAppender {
     private readonly bufferBytes: number,
     private readonly onFailure: (err: unknown) => void,
     start: { position: number; segmentBase: number; segmentEnd: number; lastRecord?: number | undefined },
+    /** Undefined: no preallocation. */
+    private zeroFill: ZeroFillOptions | undefined,
     private readonly onSeal: SealHook = () => undefined,
     /** Runs each time durableOffset advances, after the group's SealedGroup.durable and before its waiters. */
     private readonly onDurable: () => void = () => undefined,
@@ -179,6 +194,7 @@ export class LogAppender {
    */
   endSegment(): void {
     this.sealActive();
+    this.ended.push({ base: this.segmentBase, dataEnd: this.writePosition });
     const base = this.segmentEnd;
     this.segmentBase = base;
     this.segmentEnd = base + this.log.segmentSizeBytes;
@@ -253,6 +269,7 @@ export class LogAppender {
     const target = this.lastWritten;
     if (target === undefined || target.base !== chunk.segmentBase) return;
     this.sealActive();
+    if (this.zeroWriteUnder(chunk)) return; // the flush waits for it, then writes
     const writing = this.writeParts(target, chunk);
     // Rejections are handled by the flush that awaits it; until then, this keeps them from being "unhandled".
     writing.catch(() => undefined);
@@ -312,8 +329,14 @@ export class LogAppender {
         let work = sealed; // whileWriting not yet run
         for (const chunk of group.chunks) {
           if (this.failure !== undefined) break;
-          if (chunk.parts.length === 0) continue;
+          if (chunk.parts.length === 0) {
+            // A replica's copied SEGMENT_END ends a group: the segment is cut now, not at the next write.
+            if (this.ended.length > 0) await this.cutEndedSegments(chunk.segmentBase + 1);
+            continue;
+          }
           const target = await this.fileFor(chunk.segmentBase);
+          const zeroing = this.zeroWriteUnder(chunk);
+          if (zeroing) await zeroing;
           if (this.sync && group.chunks.length === 1 && this.writeInline(target, chunk)) continue;
           if (chunk.writtenParts < chunk.parts.length) this.writeParts(target, chunk);
           const writing = chunk.writes.length === 1 ? chunk.writes[0]! : Promise.all(chunk.writes);
@@ -330,6 +353,7 @@ export class LogAppender {
         // The store failed meanwhile (e.g. a checkpoint): its callbacks were rejected; acknowledge nothing more.
         if (this.failure !== undefined) break;
         work?.whileWriting();
+        this.lastGroupBytes = group.endOffset - this.durableOffset;
         this.durableOffset = group.endOffset;
         if (group.lastRecord !== undefined) this.lastDurableRecord = group.lastRecord;
         if (this.sync) this.syncedOffset = group.endOffset;
@@ -339,6 +363,7 @@ export class LogAppender {
         sealed?.durable();
         this.onDurable();
         for (const waiter of waiters) waiter.durable();
+        this.zeroAhead?.advance();
       }
     } catch (err) {
       this.inFlight = group;
@@ -375,14 +400,63 @@ export class LogAppender {
     } else this.retire(wb);
   }
 
-  /** In async mode, a write moving to a new segment first fdatasyncs the previous one. */
+  /**
+   * In async mode, a write moving to a new segment first fdatasyncs the previous one. Segments ended before
+   * `base` are cut to their data before anything is written at `base`, so no reader ever sees a sealed segment
+   * whose file goes on past its data (readers find where a sealed segment's data ends at its file's end).
+   */
   private async fileFor(base: number): Promise<{ file: StoreFile; path: string }> {
     if (this.lastWritten?.base === base) return this.lastWritten;
     const previous = this.lastWritten;
     if (previous && !this.sync) await attempt('fdatasync the commit log', previous.path, () => previous.file.datasync());
+    await this.cutEndedSegments(base);
     const target = await this.log.fileForWrite(base);
     this.lastWritten = { base, ...target };
+    this.preallocate();
     return this.lastWritten;
+  }
+
+  private async cutEndedSegments(before: number): Promise<void> {
+    while (this.ended.length > 0 && this.ended[0]!.base < before) {
+      const { base, dataEnd } = this.ended.shift()!;
+      if (this.zeroAhead?.segmentBase === base) {
+        const zeroAhead = this.zeroAhead;
+        this.zeroAhead = undefined;
+        await zeroAhead.stop();
+      }
+      const index = this.log.segmentIndexFor(base);
+      if (index >= 0 && this.log.segments[index]!.base === base) await this.log.cutFile(index, dataEnd);
+    }
+  }
+
+  /** Starts zero-filling ahead of the write position in the active segment, if its file exists. */
+  preallocate(): void {
+    if (!this.zeroFill || this.failure !== undefined || this.zeroAhead) return;
+    const segment = this.log.segments[this.log.segments.length - 1];
+    if (!segment || segment.base !== this.segmentBase) return;
+    const { windowBytes, logger } = this.zeroFill;
+    // Preallocation pays when an fdatasync carries few messages: groups as small as the inline path takes.
+    const lightLoad = (): boolean => this.lastGroupBytes <= INLINE_SYNC_MAX_BYTES && this.writePosition - this.durableOffset <= INLINE_SYNC_MAX_BYTES;
+    this.zeroAhead = new ZeroAhead(this.log, segment, this.segmentEnd, windowBytes, () => this.writePosition, lightLoad, logger);
+    this.zeroAhead.advance();
+  }
+
+  /** A zero write in flight over the bytes of `chunk` not yet being written. */
+  private zeroWriteUnder(chunk: Chunk): Promise<void> | undefined {
+    const zeroAhead = this.zeroAhead;
+    if (zeroAhead?.segmentBase !== chunk.segmentBase) return undefined;
+    let end = chunk.segmentBase + chunk.filePosition + chunk.writtenBytes;
+    const start = end;
+    for (let i = chunk.writtenParts; i < chunk.parts.length; i++) end += chunk.parts[i]!.end - chunk.parts[i]!.start;
+    return zeroAhead.inFlight(start, end);
+  }
+
+  /** Stops preallocating for good; resolves once no zero write is in flight (before a truncation or close). */
+  async stopPreallocating(): Promise<void> {
+    this.zeroFill = undefined;
+    const zeroAhead = this.zeroAhead;
+    this.zeroAhead = undefined;
+    await zeroAhead?.stop();
   }
 
   /** fdatasyncs what is written (async mode's timer, checkpoints); returns the offset now synced. */
@@ -406,6 +480,7 @@ export class LogAppender {
   fail(err: unknown): void {
     if (this.failure !== undefined) return;
     this.failure = err;
+    void this.zeroAhead?.stop();
     const groups = this.inFlight ? [this.inFlight, this.group] : [this.group];
     this.inFlight = undefined;
     this.group = this.newGroup(this.writePosition);

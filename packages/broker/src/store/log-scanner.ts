@@ -1,4 +1,4 @@
-import { RECORD_HEADER_SIZE, RecordType, readRecordHeader, readU64, recordChecksumValid, type RecordHeader } from '@roomq/protocol';
+import { RECORD_HEADER_SIZE, RecordType, nonZeroEnd, readRecordHeader, readU64, recordChecksumValid, type RecordHeader } from '@roomq/protocol';
 import type { Logger } from 'pino';
 import type { CommitLog } from './commit-log.js';
 
@@ -56,6 +56,11 @@ function validAt(buf: Buffer, at: number, available: number, position: number): 
  * followed by valid ones is corruption: its range is reported and skipped. A bad record with nothing valid
  * after it is a torn tail: the log is cut back there, unless that would remove bytes before
  * `noTruncateBelow` (fsynced data), in which case the rest of the segment is reported corrupt instead.
+ *
+ * The last segment may end in zero-filled space (preallocation, zero-ahead.ts): zeros from a record boundary to
+ * the end of the file are the clean end of the log, kept as they are. Zeros count as nothing anywhere else
+ * (a torn record followed by zeros is a torn tail of the torn record's bytes). A segment the scan finds spent
+ * (SEGMENT_END, or too little room left) is cut to its data, so its file ends where its data does.
  */
 export async function scanLog(log: CommitLog, from: number, noTruncateBelow: number, visit: RecordVisitor, logger: Logger): Promise<ScanResult> {
   const corrupt: CorruptRange[] = [];
@@ -89,26 +94,27 @@ export async function scanLog(log: CommitLog, from: number, noTruncateBelow: num
         break;
       }
       visit(window.buf, at, checked);
-      if (checked.type === RecordType.SEGMENT_END) break;
       position += checked.totalLength;
+      if (checked.type === RecordType.SEGMENT_END) break;
     }
     if (problem === undefined) {
+      // Zero-filled space left past a segment's data by a crash before the appender cut it.
+      if (await log.cutFile(index, position)) logger.info({ segment: segment.path, offset: position }, 'cut the unused tail of a spent segment');
       index++;
       position = segmentEnd;
       continue;
     }
+    if (isLast && (await writtenEnd(log, position, dataEnd)) === position) return { end: position, corrupt };
     const next = await findNextValid(log, index, position + 1);
     if (next === undefined) {
       if (position >= noTruncateBelow) {
-        const lastIndex = log.segments.length - 1;
-        const last = log.segments[lastIndex]!;
-        const cutBytes = last.base + (await log.fileSize(last)) - position;
+        const cutBytes = (await tornEnd(log, position)) - position;
         logger.warn({ offset: position, bytes: cutBytes, segment: segment.path, problem }, 'cut a torn tail off the commit log');
         await log.truncate(position);
         return { end: position, corrupt };
       }
       // Fsynced bytes are never cut; report them and continue in a fresh segment.
-      const end = Math.max(dataEnd, Math.min(noTruncateBelow, segmentEnd));
+      const end = Math.max(await writtenEnd(log, position, dataEnd), Math.min(noTruncateBelow, segmentEnd));
       reportCorrupt(logger, corrupt, segment.path, position, end, problem);
       if (!isLast) {
         // Later segments exist but hold nothing valid; they are after fsynced data, so cut them.
@@ -138,6 +144,11 @@ async function findNextValid(log: CommitLog, index: number, from: number): Promi
     while (position + RECORD_HEADER_SIZE <= dataEnd) {
       const chunk = await log.read(position, Math.min(RESYNC_WINDOW_BYTES, dataEnd - position));
       const last = chunk.length - RECORD_HEADER_SIZE;
+      if (last >= 0 && nonZeroEnd(chunk) === 0) {
+        // Preallocated space: no record starts in it. The header-sized overlap with the next chunk is kept.
+        position += last + 1;
+        continue;
+      }
       for (let at = 0; at <= last; at++) {
         // Cheap test first: a record names its own position.
         if (readU64(chunk, at + 12) !== position + at) continue;
@@ -151,4 +162,39 @@ async function findNextValid(log: CommitLog, index: number, from: number): Promi
     }
   }
   return undefined;
+}
+
+/**
+ * Where the torn tail starting at `position` ends: after the last byte that is not zero, or after the torn
+ * record's own claimed length when its header is readable (its zero bytes are its own), whichever is further,
+ * within the files. Zero-filled space past it is not counted as cut.
+ */
+async function tornEnd(log: CommitLog, position: number): Promise<number> {
+  const last = log.segments[log.segments.length - 1]!;
+  const fileEnd = last.base + (await log.fileSize(last));
+  let end = await writtenEnd(log, Math.max(position, last.base), fileEnd);
+  const head = await log.read(position, RECORD_HEADER_SIZE);
+  // Only the header is read: `available` lets the parser accept a record longer than it.
+  const header = head.length === RECORD_HEADER_SIZE ? readRecordHeader(head, 0, Number.MAX_SAFE_INTEGER) : 'short';
+  if (typeof header !== 'string') {
+    const segment = log.segments[log.segmentIndexFor(position)]!;
+    end = Math.max(end, Math.min(position + header.totalLength, segment.base + (await log.fileSize(segment))));
+  }
+  return end;
+}
+
+/**
+ * Where the bytes of one segment's file that are not zero end, looking at [from, to): `from` when they are all
+ * zero (zero-filled space holds no record). Reads backwards, so a long zero tail costs reads, not a byte loop.
+ */
+async function writtenEnd(log: CommitLog, from: number, to: number): Promise<number> {
+  let end = to;
+  while (end > from) {
+    const start = Math.max(from, end - WINDOW_BYTES);
+    const chunk = await log.read(start, end - start);
+    const chunkEnd = nonZeroEnd(chunk);
+    if (chunkEnd > 0) return start + chunkEnd;
+    end = start;
+  }
+  return from;
 }

@@ -1207,6 +1207,7 @@ export class MessageStore {
       // The checkpoint goes first: a crash before the cut then replays the uncut records onto it (the log as
       // before), a crash after it finds derived data that matches the cut log.
       await this.writeCheckpoint({ offset, lastRecord });
+      await this.appender.stopPreallocating();
       await this.log.truncate(offset);
       this.tail.clear();
       this.appender = this.createAppender(offset, lastRecord);
@@ -1425,6 +1426,7 @@ export class MessageStore {
   private async closeNow(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     if (this.truncating) await this.truncating.catch(() => undefined);
+    await this.appender.stopPreallocating();
     await this.appender.idle();
     if (this.syncing) await this.syncing;
     if (this.checkpointing) await this.checkpointing.catch(() => undefined);
@@ -1445,6 +1447,8 @@ export class MessageStore {
   }
 
   private async closeFiles(): Promise<void> {
+    // Optional chaining: an open that failed may not have got this far.
+    await this.appender?.stopPreallocating();
     await this.log?.close();
     await this.index?.close();
     for (const queue of this.consumeQueues.values()) await queue.close();
@@ -1459,16 +1463,22 @@ export class MessageStore {
       const segmentEnd = this.log.segmentEnd(segmentIndex, end - segment.base);
       start = { position: end, segmentBase: segment.base, segmentEnd, lastRecord };
     }
-    return new LogAppender(
+    const { flushMode, preallocateBytes } = this.options;
+    // Async mode fdatasyncs once per interval, so preallocation would save little there for twice the writes.
+    const zeroFill = flushMode === 'sync' && preallocateBytes > 0 ? { windowBytes: preallocateBytes, logger: this.logger } : undefined;
+    const appender = new LogAppender(
       this.log,
-      this.options.flushMode === 'sync',
+      flushMode === 'sync',
       this.options.writeBufferBytes,
       (err) => this.fail(err),
       start,
+      zeroFill,
       () => this.sealGroup(),
       () => this.notifyDurable(),
       (position, bytes) => this.tail.add(position, bytes),
     );
+    appender.preallocate();
+    return appender;
   }
 
   // -------------------------------------------------------------------------------------------------------

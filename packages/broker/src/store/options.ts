@@ -16,6 +16,13 @@ export const DEFAULT_INDEX_SLOTS = 1 << 20;
 export const DEFAULT_INDEX_ENTRIES_PER_FILE = 4 * 1024 * 1024;
 /** Default size of each reusable commit-log write buffer; a bigger batch takes several. */
 export const DEFAULT_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Default zero-filled space kept ahead of the commit log's write position in `sync` mode: 64 MiB, refilled a
+ * MiB at a time, so a burst of writes stays inside it.
+ */
+export const DEFAULT_PREALLOCATE_BYTES = 64 * 1024 * 1024;
+/** The smallest preallocation window that is not 0 (off): a few of its 1 MiB chunks. */
+const MIN_PREALLOCATE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Default memory for the newest log bytes (LogTailCache): 16 MiB serves consumers and replicas that keep up
@@ -42,6 +49,17 @@ export const MessageStoreOptionsSchema = z.object({
   indexEntriesPerFile: z.number().int().min(1024).default(DEFAULT_INDEX_ENTRIES_PER_FILE),
   /** Size of each reusable write buffer. */
   writeBufferBytes: z.number().int().min(64 * 1024).default(DEFAULT_WRITE_BUFFER_BYTES),
+  /**
+   * `sync` mode: bytes of the active segment kept zero-filled and fdatasynced ahead of the write position, so an
+   * append's fdatasync does not also commit the file's growth (a one-in-flight sync append ~0.06 ms faster on
+   * ext4 here). Filled only while the load is light. 0 turns it off; `async` mode never preallocates. Segments
+   * of less than a few MiB are not preallocated.
+   */
+  preallocateBytes: z
+    .number()
+    .int()
+    .refine((bytes) => bytes === 0 || bytes >= MIN_PREALLOCATE_BYTES, `must be 0 (off) or at least ${MIN_PREALLOCATE_BYTES} (4 MiB)`)
+    .default(DEFAULT_PREALLOCATE_BYTES),
   /** Memory for the newest log bytes, read by consumers and replicas at the tail without touching the file; 0 turns it off. */
   tailCacheBytes: z.number().int().min(0).default(DEFAULT_TAIL_CACHE_BYTES),
 });

@@ -4,7 +4,8 @@
  *     --outfile=/tmp/store-bench.mjs && node /tmp/store-bench.mjs
  * (an output outside the repo needs the repo's node_modules on its resolution path, e.g. /tmp/node_modules as a
  * symlink to it; vite-node also runs it, but its module proxies roughly halve the figures.)
- * BENCH_ONLY=sync|async|cpu|read, BENCH_WORKLOAD=4x256 and BENCH_SECONDS=3 narrow a run.
+ * BENCH_ONLY=sync|async|cpu|read, BENCH_WORKLOAD=4x256 and BENCH_SECONDS=3 narrow a run; BENCH_PREALLOCATE_BYTES=0
+ * turns preallocation off (the store's default otherwise), for A/B runs of one build.
  *
  * The append workload is what the broker server does: K concurrent appendMessages calls (one per publish frame)
  * of B ~1 KiB messages each. Each sync figure is compared with the raw disk ceiling measured in the same run at
@@ -22,6 +23,8 @@ const ids = new MessageIdGenerator();
 const TARGET_SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 /** Alternating store/ceiling slices per sync figure. */
 const ROUNDS = 5;
+/** The store's preallocation window; undefined: its default. */
+const PREALLOCATE_BYTES = process.env.BENCH_PREALLOCATE_BYTES === undefined ? undefined : Number(process.env.BENCH_PREALLOCATE_BYTES);
 
 function message(queueId: number): AppendRequest {
   const section = encodeMessageSection({ topic: 'bench', messageId: ids.next(), tag: 'TagA', keys: ['k'], properties: {}, body: BODY, bornTimestampMs: Date.now() });
@@ -50,7 +53,7 @@ async function rawCeiling(batch: number, seconds: number): Promise<number> {
   return (batch * rounds) / elapsed;
 }
 
-/** nodeFileIO counting the commit log's fdatasyncs. */
+/** nodeFileIO counting the commit log's fdatasyncs (not those of the descriptors that zero-fill ahead). */
 function countingIO(counter: { syncs: number }): FileIO {
   return {
     ...nodeFileIO,
@@ -58,8 +61,16 @@ function countingIO(counter: { syncs: number }): FileIO {
       const file = await nodeFileIO.open(path, flags);
       if (!path.includes('commitlog')) return file;
       const datasync = file.datasync.bind(file);
+      const writeZeros = file.writeZeros?.bind(file);
+      let zeroFill = false;
+      if (writeZeros) {
+        file.writeZeros = (position, length) => {
+          zeroFill = true;
+          return writeZeros(position, length);
+        };
+      }
       file.datasync = () => {
-        counter.syncs++;
+        if (!zeroFill) counter.syncs++;
         return datasync();
       };
       return file;
@@ -93,7 +104,8 @@ interface AppendFigures {
 async function openBenchStore(flushMode: 'sync' | 'async', calls: number, batch: number, nullDisk = false) {
   const dataDir = await mkdtemp(join(tmpdir(), 'roomq-bench-'));
   const counter = { syncs: 0 };
-  const store = await MessageStore.open({ dataDir, flushMode }, { io: nullDisk ? nullLogIO(counter) : countingIO(counter) });
+  const preallocation = PREALLOCATE_BYTES === undefined ? {} : { preallocateBytes: PREALLOCATE_BYTES };
+  const store = await MessageStore.open({ dataDir, flushMode, ...preallocation }, { io: nullDisk ? nullLogIO(counter) : countingIO(counter) });
   // Prepared batches reused round-robin: preparing them is the producer's and the server's work, not the store's.
   const pool = Array.from({ length: Math.max(64, calls * 4) }, (_, i) => Array.from({ length: batch }, () => message(i % 4)));
   const close = async (): Promise<void> => {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -19,6 +19,13 @@ export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'roomq-store-'));
   dirs.push(dir);
   return dir;
+}
+
+/** Copies a live store's directory: what a kill -9 leaves (the page cache survives a process crash). */
+export async function crashCopy(dataDir: string): Promise<string> {
+  const copy = await tempDir();
+  await cp(dataDir, copy, { recursive: true });
+  return copy;
 }
 
 export async function openStore(options: MessageStoreOptions, deps: Parameters<typeof MessageStore.open>[1] = {}): Promise<MessageStore> {
@@ -101,30 +108,10 @@ function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoEx
   return err;
 }
 
-/**
- * The real file system with switchable faults on commit-log files: writes or fdatasyncs can fail with an
- * errno, and writes or fdatasyncs can be held until the test releases them.
- */
-export class FaultyIO implements FileIO {
-  writeError: string | undefined;
-  syncError: string | undefined;
+/** Holds the calls that pass it while held, until released. */
+class Gate {
   private held: Array<() => void> | undefined;
-  private heldSyncs: Array<() => void> | undefined;
-  writesStarted = 0;
-  syncsStarted = 0;
 
-  /** Holds commit-log fdatasyncs until releaseSyncs(). */
-  holdSyncs(): void {
-    this.heldSyncs = [];
-  }
-
-  releaseSyncs(): void {
-    const held = this.heldSyncs ?? [];
-    this.heldSyncs = undefined;
-    for (const go of held) go();
-  }
-
-  /** Holds commit-log writes until release(). */
   hold(): void {
     this.held = [];
   }
@@ -135,28 +122,115 @@ export class FaultyIO implements FileIO {
     for (const go of held) go();
   }
 
+  /** Calls waiting at the gate now. */
+  get waiting(): number {
+    return this.held?.length ?? 0;
+  }
+
+  async pass(): Promise<void> {
+    if (this.held) await new Promise<void>((resolve) => this.held!.push(resolve));
+  }
+}
+
+/**
+ * The real file system with switchable faults on commit-log files: writes or fdatasyncs can fail with an
+ * errno, and writes or fdatasyncs can be held until the test releases them. With `zeroFill`, files also take
+ * the store's zero writes (preallocation), which can be held or failed on their own; every data write issued
+ * while a zero write over the same bytes is in flight is counted in `writesOverZeroWrites`.
+ */
+export class FaultyIO implements FileIO {
+  writeError: string | undefined;
+  syncError: string | undefined;
+  zeroWriteError: string | undefined;
+  writesStarted = 0;
+  syncsStarted = 0;
+  zeroWritesStarted = 0;
+  writesOverZeroWrites = 0;
+  /** Writes of any kind issued on a file after it was closed. */
+  writesAfterClose = 0;
+  private readonly writes = new Gate();
+  private readonly syncs = new Gate();
+  private readonly zeroWrites = new Gate();
+  private readonly zeroWritesInFlight = new Set<{ path: string; start: number; end: number }>();
+
+  constructor(private readonly zeroFill = false) {}
+
+  /** Holds commit-log fdatasyncs until releaseSyncs(). */
+  holdSyncs(): void {
+    this.syncs.hold();
+  }
+
+  releaseSyncs(): void {
+    this.syncs.release();
+  }
+
+  /** Holds commit-log writes until release(). */
+  hold(): void {
+    this.writes.hold();
+  }
+
+  release(): void {
+    this.writes.release();
+  }
+
+  /** Holds zero writes until releaseZeroWrites(). */
+  holdZeroWrites(): void {
+    this.zeroWrites.hold();
+  }
+
+  releaseZeroWrites(): void {
+    this.zeroWrites.release();
+  }
+
+  get zeroWritesHeld(): number {
+    return this.zeroWrites.waiting;
+  }
+
   async open(path: string, flags: 'r' | 'r+' | 'w+'): Promise<StoreFile> {
     const file = await nodeFileIO.open(path, flags);
     if (!path.includes('commitlog')) return file;
-    return {
+    let closed = false;
+    const faulty: StoreFile = {
       path: file.path,
       read: (buf, offset, length, position) => file.read(buf, offset, length, position),
       writev: async (buffers, position) => {
         this.writesStarted++;
-        if (this.held) await new Promise<void>((resolve) => this.held!.push(resolve));
+        if (closed) this.writesAfterClose++;
+        const end = position + buffers.reduce((sum, b) => sum + b.length, 0);
+        for (const zeros of this.zeroWritesInFlight) if (zeros.path === path && zeros.start < end && position < zeros.end) this.writesOverZeroWrites++;
+        await this.writes.pass();
         if (this.writeError) throw errnoError(this.writeError, 'write', path);
         return file.writev(buffers, position);
       },
       datasync: async () => {
         this.syncsStarted++;
-        if (this.heldSyncs) await new Promise<void>((resolve) => this.heldSyncs!.push(resolve));
+        await this.syncs.pass();
         if (this.syncError) throw errnoError(this.syncError, 'fdatasync', path);
         return file.datasync();
       },
       truncate: (length) => file.truncate(length),
       size: () => file.size(),
-      close: () => file.close(),
+      close: () => {
+        closed = true;
+        return file.close();
+      },
     };
+    if (this.zeroFill) {
+      faulty.writeZeros = async (position, length) => {
+        this.zeroWritesStarted++;
+        if (closed) this.writesAfterClose++;
+        const range = { path, start: position, end: position + length };
+        this.zeroWritesInFlight.add(range);
+        try {
+          await this.zeroWrites.pass();
+          if (this.zeroWriteError) throw errnoError(this.zeroWriteError, 'write', path);
+          await file.writeZeros!(position, length);
+        } finally {
+          this.zeroWritesInFlight.delete(range);
+        }
+      };
+    }
+    return faulty;
   }
   mkdir = nodeFileIO.mkdir;
   rename = nodeFileIO.rename;

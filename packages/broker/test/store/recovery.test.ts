@@ -1,18 +1,11 @@
-import { cp, open, readdir, rm, stat, truncate } from 'node:fs/promises';
+import { open, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordType, forEachRecord, writeMessageRecord } from '@roomq/protocol';
 import { describe, expect, it } from 'vitest';
-import { capturingLogger, decode, openStore, readAll, request, tempDir } from './helpers.js';
+import { capturingLogger, crashCopy, decode, openStore, readAll, request, tempDir } from './helpers.js';
 
 /** A checkpoint interval long enough that only open and close write checkpoints. */
 const RARE_CHECKPOINTS = { checkpointIntervalMs: 3_600_000 };
-
-/** Copies a live store's directory: what a kill -9 leaves (the page cache survives a process crash). */
-async function crashCopy(dataDir: string): Promise<string> {
-  const copy = await tempDir();
-  await cp(dataDir, copy, { recursive: true });
-  return copy;
-}
 
 async function lastSegment(dataDir: string): Promise<string> {
   const names = (await readdir(join(dataDir, 'commitlog'))).filter((n) => /^\d{20}$/.test(n)).sort();

@@ -1,11 +1,11 @@
-import { cp, open, readFile, readdir, stat } from 'node:fs/promises';
+import { open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RECORD_HEADER_SIZE, RecordType, isRoomqError, readRecordHeader } from '@roomq/protocol';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 // Type only, and only here: the broker does not depend on the replicator; MessageStore matches it structurally.
 import type { ReplicaLog } from '../../../replicator/src/replica-log.js';
 import type { MessageStore, MessageStoreOptions } from '../../src/store/index.js';
-import { FaultyIO, openStore, readAll, request, tempDir, waitFor } from './helpers.js';
+import { FaultyIO, crashCopy, openStore, readAll, request, tempDir, waitFor } from './helpers.js';
 
 const SEGMENT = 64 * 1024;
 const RARE_CHECKPOINTS = { checkpointIntervalMs: 3_600_000 };
@@ -49,12 +49,6 @@ async function expectSameLog(a: string, b: string): Promise<void> {
 /** Queue contents as a user sees them: offset, ID and body of each message. */
 async function queueView(store: MessageStore, topic: string, queueId: number): Promise<string[]> {
   return (await readAll(store, topic, queueId)).map((r) => `${r.queueOffset}:${r.messageId}:${r.body.toString()}`);
-}
-
-async function crashCopy(dataDir: string): Promise<string> {
-  const copy = await tempDir();
-  await cp(dataDir, copy, { recursive: true });
-  return copy;
 }
 
 /** Appends messages of `bodyBytes` to queues 0..2 of topic `t`, with keys, and a few offset commits. */
@@ -205,7 +199,8 @@ describe('MessageStore as a ReplicaLog', () => {
     await replica.appendReplicated(0, first);
     const at = replica.logEndOffset();
     const chunk = await master.readLog(at, 100_000);
-    const sizeBefore = (await stat(join(replicaDir, 'commitlog', '0'.repeat(20)))).size;
+    const segmentPath = join(replicaDir, 'commitlog', '0'.repeat(20));
+    const logBefore = (await readFile(segmentPath)).subarray(0, at);
     const queueEnds = [0, 1, 2].map((q) => replica.queueEnd('t', q));
 
     // A flipped byte in the last record of the chunk: the records before it are refused too.
@@ -225,7 +220,10 @@ describe('MessageStore as a ReplicaLog', () => {
     expect(replica.logEndOffset()).toBe(at);
     expect([0, 1, 2].map((q) => replica.queueEnd('t', q))).toEqual(queueEnds);
     await replica.close();
-    expect((await stat(join(replicaDir, 'commitlog', '0'.repeat(20)))).size).toBe(sizeBefore);
+    // Nothing written: the log's bytes are as before, and past its end there is only zero-filled space.
+    const logAfter = await readFile(segmentPath);
+    expect(logAfter.subarray(0, at).equals(logBefore)).toBe(true);
+    expect(logAfter.subarray(at).every((byte) => byte === 0)).toBe(true);
 
     const reopened = await openReplica({ dataDir: replicaDir });
     await reopened.appendReplicated(at, chunk);

@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { parseBrokerConfig } from '../../src/server/broker-config.js';
+import { DEFAULT_PREALLOCATE_BYTES } from '../../src/store/index.js';
+
+const base = { group: 'broker-a', room: 'dc1', routers: ['127.0.0.1:9876'], dataDir: 'x' };
+
+describe('broker config', () => {
+  it('passes the store its preallocation window: the store default, 0 to turn it off, a bad one named', () => {
+    expect(parseBrokerConfig(base).preallocateBytes).toBe(DEFAULT_PREALLOCATE_BYTES);
+    expect(parseBrokerConfig({ ...base, preallocateBytes: 0 }).preallocateBytes).toBe(0);
+    expect(() => parseBrokerConfig({ ...base, preallocateBytes: 1024 })).toThrow(/preallocateBytes/);
+  });
+});
