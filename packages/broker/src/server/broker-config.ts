@@ -46,6 +46,8 @@ export const BrokerConfigSchema = z
     segmentSizeBytes: z.number().int().min(64 * 1024).default(1024 ** 3),
     /** `sync` flush: zero-filled space kept ahead of the commit log's writer (the store's option); 0 turns it off. */
     preallocateBytes: MessageStoreOptionsSchema.shape.preallocateBytes,
+    /** Memory for the newest log bytes, read by consumers and replicas at the tail without a file read (the store's option); 0 turns it off. */
+    tailCacheBytes: MessageStoreOptionsSchema.shape.tailCacheBytes,
     maxBodyBytes: z.number().int().min(1).default(DEFAULT_MAX_BODY_BYTES),
     maxPropertiesBytes: z.number().int().min(1).default(DEFAULT_MAX_PROPERTIES_BYTES),
     heartbeatIntervalMs: z.number().int().min(10).default(DEFAULT_HEARTBEAT_INTERVAL_MS),

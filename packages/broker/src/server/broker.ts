@@ -83,6 +83,7 @@ export class Broker {
         flushIntervalMs: config.flushIntervalMs,
         segmentSizeBytes: config.segmentSizeBytes,
         preallocateBytes: config.preallocateBytes,
+        tailCacheBytes: config.tailCacheBytes,
       },
       { logger: this.logger.child({ component: 'store' }) },
     );
