@@ -6,13 +6,18 @@ import { admin, asClient, cleanup, FakeBroker, messaging, routes, startRouter, u
 afterEach(cleanup);
 
 const BEAT_MS = 50;
+/**
+ * A broker is dead after this long without a beat. Generous against BEAT_MS: the tests below assert that a live
+ * replica keeps serving, and with the whole suite loading both cores a test process can stall for 400 ms.
+ */
+const BROKER_TIMEOUT_MS = BEAT_MS * 20;
 
 /**
  * Router dc1; broker-a is a chain master dc1 → slave dc1 (far behind) → slave dc2 (caught up); broker-b is a lone
  * master in dc2. Topic `orders` is active-active with 2 queues per group.
  */
 async function chainCluster() {
-  const r = await startRouter({ store: new MemoryControlStore(), heartbeatIntervalMs: BEAT_MS, brokerTimeoutMs: BEAT_MS * 8 });
+  const r = await startRouter({ store: new MemoryControlStore(), heartbeatIntervalMs: BEAT_MS, brokerTimeoutMs: BROKER_TIMEOUT_MS });
   const a0 = new FakeBroker(r.target, { name: 'broker-a/0@dc1', group: 'broker-a', room: 'dc1', endpoint: '127.0.0.1:10911', flushedOffset: 1000 });
   const a1 = new FakeBroker(r.target, { name: 'broker-a/1@dc1', group: 'broker-a', room: 'dc1', role: 'slave', writable: false, endpoint: '127.0.0.1:10912', flushedOffset: 400 });
   const a2 = new FakeBroker(r.target, { name: 'broker-a/2@dc2', group: 'broker-a', room: 'dc2', role: 'slave', writable: false, endpoint: '127.0.0.1:10913', flushedOffset: 1000 });
