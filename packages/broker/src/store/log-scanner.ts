@@ -57,8 +57,8 @@ function validAt(buf: Buffer, at: number, available: number, position: number): 
  * after it is a torn tail: the log is cut back there, unless that would remove bytes before
  * `noTruncateBelow` (fsynced data), in which case the rest of the segment is reported corrupt instead.
  *
- * The last segment may end in zero-filled space (preallocation, zero-ahead.ts): zeros from a record boundary to
- * the end of the file are the clean end of the log, kept as they are. Zeros count as nothing anywhere else
+ * The last segment may end in zero-filled space (preallocation, zero-ahead.ts): zeros from a record boundary at
+ * or past `noTruncateBelow` to the end of the file are the clean end of the log, kept as they are. Zeros count as nothing anywhere else
  * (a torn record followed by zeros is a torn tail of the torn record's bytes). A segment the scan finds spent
  * (SEGMENT_END, or too little room left) is cut to its data, so its file ends where its data does.
  */
@@ -104,7 +104,9 @@ export async function scanLog(log: CommitLog, from: number, noTruncateBelow: num
       position = segmentEnd;
       continue;
     }
-    if (isLast && (await writtenEnd(log, position, dataEnd)) === position) return { end: position, corrupt };
+    // Zeros past what the checkpoint vouches for are preallocated space; below it they replaced fsynced records
+    // (a disk that lost blocks), which must be reported like any other damage, never taken as the end.
+    if (isLast && position >= noTruncateBelow && (await writtenEnd(log, position, dataEnd)) === position) return { end: position, corrupt };
     const next = await findNextValid(log, index, position + 1);
     if (next === undefined) {
       if (position >= noTruncateBelow) {

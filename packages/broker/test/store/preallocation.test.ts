@@ -1,7 +1,8 @@
-import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordType, readRecordHeader, writeMessageRecord } from '@roomq/protocol';
 import { describe, expect, it } from 'vitest';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/store/checkpoint-codec.js';
 import type { MessageStore } from '../../src/store/index.js';
 import { FaultyIO, capturingLogger, crashCopy, openStore, readAll, request, tempDir, waitFor } from './helpers.js';
 
@@ -77,6 +78,32 @@ describe('commit-log recovery with zero-filled space', () => {
     expect(next!.physicalOffset).toBe(end);
     await recovered.close();
     expect(await readBodies(await openStore({ dataDir: copy }))).toEqual([...bodies(10, 'm'), 'next']);
+  });
+
+  it('never takes zeros over fsynced records for the clean end: acknowledged messages a disk zeroed are reported corrupt', async () => {
+    const dataDir = await tempDir();
+    const store = await openStore({ dataDir, preallocateBytes: 0 });
+    const results = await store.appendMessages(bodies(10, 'm').map((body) => request({ topic: 't', body })));
+    const end = store.logEndOffset();
+    await store.close();
+    // A checkpoint that vouches for every byte as fsynced but derived nothing yet, so recovery scans them all.
+    const path = join(dataDir, 'checkpoint');
+    const checkpoint = decodeCheckpoint(await readFile(path));
+    if (typeof checkpoint === 'string') throw new Error(checkpoint);
+    expect(checkpoint.flushedOffset).toBe(end);
+    await writeFile(path, encodeCheckpoint({ ...checkpoint, derivedOffset: 0, queues: [], indexEntries: 0 }));
+    // The disk lost the last three records' blocks and reads zeros there.
+    await writeAt(segmentPath(dataDir), results[7]!.physicalOffset, Buffer.alloc(end - results[7]!.physicalOffset));
+
+    const { logger, entries } = capturingLogger();
+    const reopened = await openStore({ dataDir, preallocateBytes: 0 }, { logger });
+    expect(reopened.stats().corruptRanges).toMatchObject([{ start: results[7]!.physicalOffset, end }]);
+    expect(entries.some((e) => (e.level as number) >= 50)).toBe(true);
+    expect(await readBodies(reopened)).toEqual(bodies(7, 'm'));
+    // Nothing is appended over the lost records: the log goes on past them.
+    const [next] = await reopened.appendMessages([request({ topic: 't', body: 'next' })]);
+    expect(next!.physicalOffset).toBeGreaterThanOrEqual(end);
+    await reopened.close();
   });
 
   it('cuts a torn record followed by zeros exactly as a torn tail, counting the torn record, not the zeros', async () => {
