@@ -52,11 +52,6 @@ export class LogTailCache {
     return out;
   }
 
-  /** How many bytes from `position` are held (0 when `position` is not). */
-  heldFrom(position: number): number {
-    return this.ring && position >= this.start && position < this.end ? this.end - position : 0;
-  }
-
   /** Forgets everything (the log was cut back). */
   clear(): void {
     this.start = this.end = 0;

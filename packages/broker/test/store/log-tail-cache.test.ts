@@ -16,8 +16,8 @@ describe('LogTailCache', () => {
     expect(cache.slice(350, 100)).toEqual(Buffer.concat([bytes(50, 1), bytes(50, 2)]));
     expect(cache.slice(99, 10)).toBeUndefined();
     expect(cache.slice(590, 20)).toBeUndefined();
-    expect(cache.heldFrom(350)).toBe(250);
-    expect(cache.heldFrom(600)).toBe(0);
+    expect(cache.slice(350, 250)).toEqual(Buffer.concat([bytes(50, 1), bytes(200, 2)]));
+    expect(cache.slice(350, 251)).toBeUndefined();
     const copy = cache.slice(100, 10)!;
     copy.fill(9);
     expect(cache.slice(100, 10)).toEqual(bytes(10, 1));
@@ -37,7 +37,7 @@ describe('LogTailCache', () => {
     const cache = new LogTailCache(1000);
     const log = Buffer.from(Array.from({ length: 2600 }, (_, i) => i % 251));
     for (let at = 0; at < log.length; at += 300) cache.add(at, log.subarray(at, Math.min(at + 300, log.length)));
-    expect(cache.heldFrom(1600)).toBe(1000);
+    expect(cache.slice(1600, 1001)).toBeUndefined();
     expect(cache.slice(1599, 10)).toBeUndefined();
     expect(cache.slice(1600, 1000)).toEqual(log.subarray(1600, 2600));
     expect(cache.slice(1950, 120)).toEqual(log.subarray(1950, 2070));
