@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isRoomqError } from '@roomq/protocol';
+import { percentiles } from '@roomq/cli';
 import { parseBenchOptions, type Section } from './bench-options.js';
 import { backlogConsume, createTopic, publishThroughput, sendLatency } from './client-path.js';
 import { comparisonChart } from './comparison-chart.js';
@@ -13,7 +14,7 @@ import { BenchCluster } from './local-servers.js';
 import { comparisonSettings, runComparison, type ComparisonResult } from './peer-comparison.js';
 import { PEERS } from './peers/registry.js';
 import { Report, formatValue, progress, section, setJsonMode } from './report.js';
-import { catchUp, median, pairedChainPublish, steadyLag } from './replication.js';
+import { catchUp, pairedChainPublish, steadyLag } from './replication.js';
 import { storeAppend, storeLatency, storeRead } from './store-append.js';
 
 /**
@@ -124,6 +125,8 @@ async function main(): Promise<void> {
       section('Replication: chains of three (master dc1 → slave dc1 → slave dc2 over a room link), sync flush');
       const rounds = quick ? 1 : CHAIN_ROUNDS;
       const paired = await pairedChainPublish(work, ['sync:1', 'async'], quick ? messages : messages / 2, rounds);
+      // p50 of a copy: percentiles sorts in place, and the rounds must stay paired by index.
+      const median = (values: number[]): number => percentiles([...values], [50])['p50']!;
       const spread = (values: number[]): string => (values.length > 1 ? `; rounds ${values.map((v) => Math.round(v / 1000)).join(', ')}k` : '');
       report.add({ scenario: 'SDK publish, single broker (paired with the chains)', metric: 'throughput', value: Math.round(median(paired.single)), unit: 'msg/s', note: `median of ${rounds}${spread(paired.single)}` });
       for (const [mode, values] of paired.chains) {

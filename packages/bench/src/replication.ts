@@ -45,13 +45,6 @@ export async function pairedChainPublish(parent: string, modes: readonly string[
   return result;
 }
 
-/** The median of `values` (the mean of the middle two for an even count). */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /**
  * Replication lag at a steady rate: an async master → replica over a room link with `delayMs` each way; a
  * subscriber on the replica measures, for every message, replica arrival time minus the master's store time.
