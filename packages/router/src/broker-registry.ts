@@ -5,7 +5,13 @@ export interface BrokerRegistryOptions {
   /** A broker is dead once this long passes without a heartbeat. */
   brokerTimeoutMs: number;
   logger: Logger;
+  /** Wall clock, for the heartbeat times the registry shows. */
   now?: () => number;
+  /**
+   * The clock silences are measured on; defaults to `now`. The router passes a HearingClock, so that its own
+   * stalls never count as a broker's silence.
+   */
+  hearingNow?: () => number;
   /**
    * Called after every transition that can change routes: registration, return from silence, going silent,
    * status/writable changes, identity (role, endpoint, group, restart) changes. Not called for plain heartbeats.
@@ -26,21 +32,25 @@ export interface BrokerTransition {
 interface Entry {
   state: BrokerState;
   firstSeenMs: number;
+  /** Wall clock, shown to operators. */
   lastHeartbeatMs: number;
-  /** Liveness as last logged; the truth is computed from lastHeartbeatMs on every read. */
+  /** On the hearing clock; liveness is computed from it. */
+  lastHeardMs: number;
+  /** Liveness as last logged; the truth is computed from lastHeardMs on every read. */
   reportedAlive: boolean;
 }
 
 /**
  * Brokers known to this router, fed by heartbeats. Pure bookkeeping: no timers and no I/O, the owner calls
  * sweep() periodically so that brokers going silent are logged; liveness itself is always computed from the
- * clock, so routes never depend on when the last sweep ran.
+ * hearing clock, so routes never depend on when the last sweep ran.
  */
 export class BrokerRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly timeoutMs: number;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly hearingNow: () => number;
   private readonly onTransition: (transition: BrokerTransition) => void;
   private readonly onHeartbeat: (state: BrokerState) => void;
 
@@ -48,6 +58,7 @@ export class BrokerRegistry {
     this.timeoutMs = options.brokerTimeoutMs;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
+    this.hearingNow = options.hearingNow ?? this.now;
     this.onTransition = options.onTransition ?? (() => undefined);
     this.onHeartbeat = options.onHeartbeat ?? (() => undefined);
   }
@@ -55,20 +66,21 @@ export class BrokerRegistry {
   /** Records a heartbeat and logs what changed: registration, return from silence, status or role changes. */
   heartbeat(state: BrokerState): void {
     const now = this.now();
+    const heard = this.hearingNow();
     const entry = this.entries.get(state.name);
     const fields = { broker: state.name, group: state.group, room: state.room, role: state.role, endpoint: state.endpoint, status: state.status };
     if (!entry) {
-      this.entries.set(state.name, { state, firstSeenMs: now, lastHeartbeatMs: now, reportedAlive: true });
+      this.entries.set(state.name, { state, firstSeenMs: now, lastHeartbeatMs: now, lastHeardMs: heard, reportedAlive: true });
       this.logger.info({ ...fields, writable: state.writable, reason: state.statusReason || undefined }, 'broker registered');
       this.onTransition({ broker: state.name, kind: 'registered' });
       this.onHeartbeat(state);
       return;
     }
     const previous = entry.state;
-    const wasAlive = entry.reportedAlive && now - entry.lastHeartbeatMs <= this.timeoutMs;
+    const wasAlive = entry.reportedAlive && heard - entry.lastHeardMs <= this.timeoutMs;
     const transitions: BrokerTransition['kind'][] = [];
     if (!wasAlive) {
-      this.logger.info({ ...fields, silentMs: now - entry.lastHeartbeatMs }, 'broker came back');
+      this.logger.info({ ...fields, silentMs: heard - entry.lastHeardMs }, 'broker came back');
       transitions.push('returned');
     }
     if (previous.status !== state.status || previous.writable !== state.writable || previous.statusReason !== state.statusReason) {
@@ -88,6 +100,7 @@ export class BrokerRegistry {
     }
     entry.state = state;
     entry.lastHeartbeatMs = now;
+    entry.lastHeardMs = heard;
     entry.reportedAlive = true;
     for (const kind of transitions) this.onTransition({ broker: state.name, kind });
     this.onHeartbeat(state);
@@ -95,12 +108,12 @@ export class BrokerRegistry {
 
   /** Logs brokers that went silent since the last sweep. */
   sweep(): void {
-    const now = this.now();
+    const heard = this.hearingNow();
     for (const entry of this.entries.values()) {
-      if (entry.reportedAlive && now - entry.lastHeartbeatMs > this.timeoutMs) {
+      if (entry.reportedAlive && heard - entry.lastHeardMs > this.timeoutMs) {
         entry.reportedAlive = false;
         this.logger.info(
-          { broker: entry.state.name, group: entry.state.group, room: entry.state.room, silentMs: now - entry.lastHeartbeatMs, timeoutMs: this.timeoutMs },
+          { broker: entry.state.name, group: entry.state.group, room: entry.state.room, silentMs: heard - entry.lastHeardMs, timeoutMs: this.timeoutMs },
           'broker went silent',
         );
         this.onTransition({ broker: entry.state.name, kind: 'silent' });
@@ -110,9 +123,9 @@ export class BrokerRegistry {
 
   /** Every broker ever registered since start, alive or not, sorted by name. */
   list(): BrokerView[] {
-    const now = this.now();
+    const heard = this.hearingNow();
     return [...this.entries.values()]
-      .map((e) => ({ state: e.state, firstSeenMs: e.firstSeenMs, lastHeartbeatMs: e.lastHeartbeatMs, alive: now - e.lastHeartbeatMs <= this.timeoutMs }))
+      .map((e) => ({ state: e.state, firstSeenMs: e.firstSeenMs, lastHeartbeatMs: e.lastHeartbeatMs, alive: heard - e.lastHeardMs <= this.timeoutMs }))
       .sort((a, b) => a.state.name.localeCompare(b.state.name));
   }
 

@@ -19,6 +19,7 @@ import { createControlStore } from './control-store-factory.js';
 import type { ControlStore } from './control-store.js';
 import { ControlSync } from './control-sync.js';
 import { ControlCache } from './control-cache.js';
+import { HearingClock } from './hearing-clock.js';
 import { routableBrokers } from './routable-brokers.js';
 import { CONTROL_FILE_NAME } from './file-control-store.js';
 import { LocalGroupMembers } from './group-members.js';
@@ -54,6 +55,15 @@ const CONTROL_SYNC_INTERVAL_MS = 1000;
 const MAX_SWEEP_INTERVAL_MS = 250;
 
 /**
+ * The clock broker silences are measured on. It ticks often against the timeout, so an ordinary late timer still
+ * counts in full; of a longer stall it counts a quarter of the timeout at most (250 ms at most).
+ */
+function hearingClockFor(brokerTimeoutMs: number): HearingClock {
+  const tickMs = Math.max(5, Math.min(50, Math.floor(brokerTimeoutMs / 8)));
+  return new HearingClock({ tickMs, maxGapMs: Math.max(tickMs * 2, Math.min(250, Math.floor(brokerTimeoutMs / 4))) });
+}
+
+/**
  * The roomq router: brokers register and heartbeat with it, clients ask it for routes (it is the RocketMQ
  * "access point"), operators manage topics through it. One gRPC server carries RegistryService, AdminService,
  * RouteService (room-aware routes, assignments and change hints for the roomq SDK) and
@@ -64,6 +74,7 @@ export class Router {
   readonly options: ResolvedRouterOptions;
   private readonly logger: Logger;
   private readonly brokerRegistry: BrokerRegistry;
+  private readonly hearing: HearingClock;
   private readonly replicaReads: ReplicaReads;
   private readonly clientRegistry: ClientRegistry;
   private readonly events = new RouteEvents();
@@ -90,9 +101,11 @@ export class Router {
     const { name, room } = this.options;
     this.logger = (this.options.logger ?? pino({ level: 'silent' })).child({ component: 'router', router: name, room });
     this.replicaReads = new ReplicaReads(this.logger);
+    this.hearing = hearingClockFor(this.options.brokerTimeoutMs);
     this.brokerRegistry = new BrokerRegistry({
       brokerTimeoutMs: this.options.brokerTimeoutMs,
       logger: this.logger,
+      hearingNow: () => this.hearing.now(),
       onTransition: () => {
         // A broker transition can change any topic's route and any group's queues.
         this.replicaReads.update(this.routable());
@@ -133,6 +146,17 @@ export class Router {
   private routable(): BrokerView[] {
     const alive = this.brokerRegistry.alive();
     return this.controlCache ? routableBrokers(alive, this.controlCache.current) : alive;
+  }
+
+  /**
+   * Read holds brought up to date with liveness now. Liveness is computed on every read, so a route can show a
+   * replica before any heartbeat or sweep has told ReplicaReads that the master died; updating here makes sure
+   * that a replica some client was routed to is remembered as the group's reader, and held after the master
+   * returns, however quickly it returns.
+   */
+  private currentReadHolds(): ReadonlyMap<string, string> {
+    if (this.replicaReads.update(this.routable())) this.publishBrokerChange();
+    return this.replicaReads.holds;
   }
 
   /** Brokers known since start, alive or not. */
@@ -219,7 +243,7 @@ export class Router {
         brokers: this.brokerRegistry,
         routable: () => this.routable(),
         control: () => controlCache.current,
-        readHolds: () => this.replicaReads.holds,
+        readHolds: () => this.currentReadHolds(),
         clients: this.clientRegistry,
         store,
         directory: this.directory,
@@ -238,6 +262,7 @@ export class Router {
       this.boundPort = await bind(server, listen);
       sync.start();
       await this.syncTick();
+      this.hearing.start();
       const sweepEveryMs = Math.max(10, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(this.options.brokerTimeoutMs / 4)));
       this.sweepTimer = setInterval(() => this.sweep(), sweepEveryMs);
       this.sweepTimer.unref();
@@ -291,6 +316,7 @@ export class Router {
 
   /** Frees whatever start() acquired; each step is guarded so one failure does not leak the rest. */
   private async release(): Promise<void> {
+    this.hearing.stop();
     if (this.sweepTimer) {
       clearInterval(this.sweepTimer);
       this.sweepTimer = undefined;
