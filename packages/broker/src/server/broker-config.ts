@@ -48,6 +48,8 @@ export const BrokerConfigSchema = z
     preallocateBytes: MessageStoreOptionsSchema.shape.preallocateBytes,
     /** Memory for the newest log bytes, read by consumers and replicas at the tail without a file read (the store's option); 0 turns it off. */
     tailCacheBytes: MessageStoreOptionsSchema.shape.tailCacheBytes,
+    /** Memory for recently read 1 MiB log blocks, shared by the consumers of a topic's queues (the store's option); 0 turns it off. */
+    readCacheBytes: MessageStoreOptionsSchema.shape.readCacheBytes,
     maxBodyBytes: z.number().int().min(1).default(DEFAULT_MAX_BODY_BYTES),
     maxPropertiesBytes: z.number().int().min(1).default(DEFAULT_MAX_PROPERTIES_BYTES),
     heartbeatIntervalMs: z.number().int().min(10).default(DEFAULT_HEARTBEAT_INTERVAL_MS),

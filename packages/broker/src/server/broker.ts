@@ -84,6 +84,7 @@ export class Broker {
         segmentSizeBytes: config.segmentSizeBytes,
         preallocateBytes: config.preallocateBytes,
         tailCacheBytes: config.tailCacheBytes,
+        readCacheBytes: config.readCacheBytes,
       },
       { logger: this.logger.child({ component: 'store' }) },
     );

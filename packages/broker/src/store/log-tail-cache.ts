@@ -39,17 +39,29 @@ export class LogTailCache {
 
   /** A copy of [position, position + length), or undefined unless all of it is held. */
   slice(position: number, length: number): Buffer | undefined {
-    if (!this.ring || position < this.start || position + length > this.end) return undefined;
+    if (!this.has(position, length)) return undefined;
     const out = Buffer.allocUnsafe(length);
+    this.copyTo(position, length, out, 0);
+    return out;
+  }
+
+  /** Copies [position, position + length) into `target` at `at` and returns true, or returns false unless all of it is held. */
+  copyTo(position: number, length: number, target: Buffer, at: number): boolean {
+    if (!this.has(position, length)) return false;
     const capacity = this.capacityBytes;
     let done = 0;
     while (done < length) {
       const offset = (position + done) % capacity;
       const n = Math.min(length - done, capacity - offset);
-      this.ring.copy(out, done, offset, offset + n);
+      this.ring!.copy(target, at + done, offset, offset + n);
       done += n;
     }
-    return out;
+    return true;
+  }
+
+  /** True when all of [position, position + length) is held. */
+  has(position: number, length: number): boolean {
+    return this.ring !== undefined && position >= this.start && position + length <= this.end;
   }
 
   /** Forgets everything (the log was cut back). */

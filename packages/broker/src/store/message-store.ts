@@ -29,6 +29,7 @@ import { nodeFileIO, syncDirectory, type FileIO } from './file-io.js';
 import { keyHash, keyHashSeed, keyHashWithSeed, messageIdHash } from './index-codec.js';
 import { LogAppender, type CommitWaiter, type SealedGroup } from './log-appender.js';
 import { LogTailCache } from './log-tail-cache.js';
+import { ReadBlockCache } from './read-block-cache.js';
 import { scanLog, type CorruptRange } from './log-scanner.js';
 import { lastOffsetCommits, lastRecordBefore, readLogRange } from './log-walker.js';
 import { MessageIndex } from './message-index.js';
@@ -102,6 +103,11 @@ const PERSIST_THRESHOLD_ENTRIES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 /** Records of one read further apart than this are read separately. */
 const READ_GAP_BYTES = 256 * 1024;
+/**
+ * Spans of a queue read at least this long go through the read blocks (read-block-cache.ts); shorter ones, a few
+ * records of a sparse queue, are read directly rather than pull in a whole block.
+ */
+const BLOCK_READ_MIN_BYTES = 64 * 1024;
 /** File name, below dataDir, of the offsets committed at a replica (offset-overlay-codec.ts). */
 const OVERLAY_FILE = 'offset-overlay';
 
@@ -183,6 +189,7 @@ export class MessageStore {
   private appender!: LogAppender;
   /** The newest durable-to-be log bytes; readers check bounds (durable, visible, corrupt) before using it. */
   private tail!: LogTailCache;
+  private blocks!: ReadBlockCache;
   private index!: MessageIndex;
   private readonly timers: NodeJS.Timeout[] = [];
   private checkpointing: Promise<void> | undefined;
@@ -704,10 +711,10 @@ export class MessageStore {
       throw this.corruptedError(topic, queueId, fromOffset, position, 'lies in a corrupt log range');
     }
     const count = positions.length;
-    let records: Buffer | undefined;
+    const records = Buffer.allocUnsafe(bytes);
     let filled = 0;
     for (let first = 0; first < count; ) {
-      // A span: records close together in one segment, read with one call.
+      // A span: records close together in one segment, fetched together.
       let last = first;
       const segment = this.log.segmentIndexFor(positions[first]!);
       while (
@@ -720,42 +727,51 @@ export class MessageStore {
       }
       const spanStart = positions[first]!;
       const spanLength = positions[last]! + sizes[last]! - spanStart;
-      const cached = this.tail.slice(spanStart, spanLength);
-      const span = cached ?? (await this.log.read(spanStart, spanLength));
-      // A bad record ends the read: the good ones before it (in this span too) are served, it never is.
-      let stopAt: number | undefined;
+      // Each record is copied once into `records`: from the tail cache, from read blocks, or from one read of the span.
+      const inTail = this.tail.has(spanStart, spanLength);
+      const span = inTail || (this.blocks.enabled && spanLength >= BLOCK_READ_MIN_BYTES) ? undefined : await this.log.read(spanStart, spanLength);
       for (let i = first; i <= last; i++) {
-        const at = positions[i]! - spanStart;
-        const problem = this.checkRecord(span, at, positions[i]!, sizes[i]!, queueId, fromOffset + i, cached !== undefined);
+        const position = positions[i]!;
+        const size = sizes[i]!;
+        if (inTail) this.tail.copyTo(position, size, records, filled);
+        else if (span) span.copy(records, filled, position - spanStart, position - spanStart + size);
+        else await this.copyFromBlocks(position, size, records, filled);
+        const problem = this.checkRecord(records, filled, position, size, queueId, fromOffset + i, inTail);
         if (problem) {
-          if (i === 0) throw this.noteCorrupt(topic, queueId, fromOffset + i, positions[i]!, sizes[i]!, problem);
-          this.noteCorrupt(topic, queueId, fromOffset + i, positions[i]!, sizes[i]!, problem);
-          stopAt = i;
-          last = i - 1;
-          break;
+          // A bad record ends the read: the good ones before it are served, it never is.
+          const error = this.noteCorrupt(topic, queueId, fromOffset + i, position, size, problem);
+          if (i === 0) throw error;
+          return { records: records.subarray(0, filled), count: i, nextOffset: fromOffset + i, endOffset: end };
         }
-      }
-      if (stopAt !== undefined) {
-        records ??= Buffer.allocUnsafe(bytes);
-        for (let i = first; i <= last; i++) {
-          const at = positions[i]! - spanStart;
-          filled += span.copy(records, filled, at, at + sizes[i]!);
-        }
-        return { records: records.subarray(0, filled), count: stopAt, nextOffset: fromOffset + stopAt, endOffset: end };
-      }
-      if (first === 0 && last === count - 1 && spanLength === bytes) {
-        records = span; // one queue's records back to back: serve the read buffer itself
-        filled = bytes;
-      } else {
-        records ??= Buffer.allocUnsafe(bytes);
-        for (let i = first; i <= last; i++) {
-          const at = positions[i]! - spanStart;
-          filled += span.copy(records, filled, at, at + sizes[i]!);
-        }
+        filled += size;
       }
       first = last + 1;
     }
-    return { records: records ?? EMPTY, count, nextOffset: fromOffset + count, endOffset: end };
+    return { records, count, nextOffset: fromOffset + count, endOffset: end };
+  }
+
+  /**
+   * Copies the log's bytes [position, position + size) into `target` at `at` through the read blocks; the bytes
+   * past what a block holds (a short read at a file's end) come from a direct read, which fills with what the
+   * file has, so a record the file lacks fails its check instead of being served.
+   */
+  private async copyFromBlocks(position: number, size: number, target: Buffer, at: number): Promise<void> {
+    const index = this.log.segmentIndexFor(position);
+    const segmentBase = this.log.segments[index]!.base;
+    const segmentEnd = this.log.segments[index + 1]?.base ?? segmentBase + this.options.segmentSizeBytes;
+    let done = 0;
+    while (done < size) {
+      const { block, at: inBlock } = await this.blocks.blockAt(position + done, size - done, segmentBase, segmentEnd, this.appender.durableOffset);
+      const n = Math.min(size - done, block.length - inBlock);
+      if (n <= 0) {
+        const rest = await this.log.read(position + done, size - done);
+        rest.copy(target, at + done);
+        target.fill(0, at + done + rest.length, at + size);
+        return;
+      }
+      block.copy(target, at + done, inBlock, inBlock + n);
+      done += n;
+    }
   }
 
   /**
@@ -1210,6 +1226,7 @@ export class MessageStore {
       await this.appender.stopPreallocating();
       await this.log.truncate(offset);
       this.tail.clear();
+      this.blocks.clear();
       this.appender = this.createAppender(offset, lastRecord);
       this.logger.warn({ offset, removedBytes: removed.length, previousEnd: end }, 'truncated the commit log');
       return removed;
@@ -1489,6 +1506,7 @@ export class MessageStore {
     await attempt('create the data directory', dataDir, () => this.io.mkdir(dataDir));
     this.log = await CommitLog.open(this.io, join(dataDir, 'commitlog'), this.options.segmentSizeBytes);
     this.tail = new LogTailCache(this.options.tailCacheBytes);
+    this.blocks = new ReadBlockCache(this.options.readCacheBytes, (position, length) => this.log.read(position, length));
     const checkpoint = await this.readCheckpoint();
     const derivedOffset = checkpoint?.derivedOffset ?? 0;
     let scanFrom = derivedOffset;

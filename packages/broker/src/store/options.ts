@@ -30,6 +30,11 @@ const MIN_PREALLOCATE_BYTES = 4 * 1024 * 1024;
  * without file reads; one that falls further behind reads the file as before.
  */
 export const DEFAULT_TAIL_CACHE_BYTES = 16 * 1024 * 1024;
+/**
+ * 16 read blocks of 1 MiB: consumers of one topic's queues drift apart by a few MiB of log while they read a
+ * backlog, and each block is then read from the file once instead of once per queue.
+ */
+export const DEFAULT_READ_CACHE_BYTES = 16 * 1024 * 1024;
 
 export const MessageStoreOptionsSchema = z.object({
   /** Everything the store keeps lives below this directory. */
@@ -63,6 +68,11 @@ export const MessageStoreOptionsSchema = z.object({
     .default(DEFAULT_PREALLOCATE_BYTES),
   /** Memory for the newest log bytes, read by consumers and replicas at the tail without touching the file; 0 turns it off. */
   tailCacheBytes: z.number().int().min(0).default(DEFAULT_TAIL_CACHE_BYTES),
+  /**
+   * Memory for recently read 1 MiB log blocks, shared by the consumers of a topic's queues, whose records
+   * interleave in the log (read-block-cache.ts); less than 1 MiB turns it off.
+   */
+  readCacheBytes: z.number().int().min(0).default(DEFAULT_READ_CACHE_BYTES),
 });
 
 export type MessageStoreOptions = z.input<typeof MessageStoreOptionsSchema>;

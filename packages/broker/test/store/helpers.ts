@@ -148,6 +148,8 @@ export class FaultyIO implements FileIO {
   writesOverZeroWrites = 0;
   /** Writes of any kind issued on a file after it was closed. */
   writesAfterClose = 0;
+  /** Bytes asked of commit-log files by reads. */
+  commitLogBytesRead = 0;
   private readonly writes = new Gate();
   private readonly syncs = new Gate();
   private readonly zeroWrites = new Gate();
@@ -192,7 +194,10 @@ export class FaultyIO implements FileIO {
     let closed = false;
     const faulty: StoreFile = {
       path: file.path,
-      read: (buf, offset, length, position) => file.read(buf, offset, length, position),
+      read: (buf, offset, length, position) => {
+        this.commitLogBytesRead += length;
+        return file.read(buf, offset, length, position);
+      },
       writev: async (buffers, position) => {
         this.writesStarted++;
         if (closed) this.writesAfterClose++;
