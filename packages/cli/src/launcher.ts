@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RoomqError } from '@roomq/protocol';
+import { withAllocatorEnv } from './allocator-env.js';
 import type { ReadyMessage } from './server-process.js';
 
 /** The roomq entry point that children run. */
@@ -33,7 +34,7 @@ export async function launchServer(role: 'router' | 'broker', config: object, di
   const logPath = join(dir, `${name}.log`);
   await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
   const log = createWriteStream(logPath, { flags: 'a' });
-  const child = fork(MAIN, [role, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = fork(MAIN, [role, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: withAllocatorEnv(process.env) });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
