@@ -6,6 +6,7 @@ import type { Subject } from './peers/peer.js';
 import { tcpReachable } from './peers/tcp-probe.js';
 import { formatValue, progress } from './report.js';
 import { RoomqSubject } from './roomq-subject.js';
+import { settle } from './settle.js';
 import { asyncPublish, backlogConsume, endToEndLatency, syncPublishLatency } from './subject-scenarios.js';
 
 /** Counts and windows of the side-by-side scenarios; bounded so a full run takes minutes. */
@@ -92,6 +93,8 @@ async function measure(subject: Subject, s: ComparisonSettings): Promise<Subject
   };
   const attempt = async (what: string, run: () => Promise<void>): Promise<void> => {
     try {
+      const settled = await settle();
+      if (settled.waitedMs > 2_000) progress(`  ${subject.shortLabel} · waited ${(settled.waitedMs / 1000).toFixed(1)} s for a quiet machine before ${what}`);
       await run();
     } catch (err) {
       result.notes.push(`${what} failed: ${describe(err)}`);
@@ -148,6 +151,7 @@ function describeSetup(s: ComparisonSettings): string {
     'then consumed back as a backlog by a new group (timed from the first message to the last; acknowledged in batches, as a roomq consumer commits offsets).',
     `Sync publish: ${formatValue(s.latencyCount)} publishes, one in flight. End-to-end: a publisher on a 1 ms tick at ${formatValue(s.e2eRatePerSec)} msg/s for ${s.e2eSeconds} s after ${s.e2eWarmupSeconds} s of warm-up, a consumer already subscribed; publish call to handler, one clock.`,
     'Every server runs on this machine and disk; every client runs in the bench process, one system at a time.',
+    'Before every scenario of every system the bench flushes dirty pages (sync) and waits, up to 20 s, until the CPUs are 85% idle, so no system inherits the writeback or the stopping servers of the one before.',
   ].join(' ');
 }
 
