@@ -11,6 +11,8 @@ export {
 } from './wire-status.js';
 export type { IncomingStatus, WireStatus } from './wire-status.js';
 export { nonZeroEnd, readU64, writeU64 } from './bytes.js';
+export { listenSniffing } from './port-sniffer.js';
+export type { SniffedProtocol, SniffingListener } from './port-sniffer.js';
 export { crc32, crc32c } from './checksums.js';
 export {
   MESSAGE_FIXED_SIZE,

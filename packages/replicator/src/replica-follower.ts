@@ -1,6 +1,4 @@
-import { credentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
-  FAST_RECONNECT_CHANNEL_OPTIONS,
   DEFAULT_BACKOFF,
   RoomqError,
   SILENT_LOGGER,
@@ -9,7 +7,6 @@ import {
   fromWireStatus,
   isRoomqError,
   parseConfig,
-  replicationServiceClient,
   sleep,
   toRoomqError,
   type Logger,
@@ -27,12 +24,9 @@ import {
   truncateFromWire,
   type LogChunk,
   type TruncateOrder,
-  type WireReplicaMessage,
   type WireUpstreamMessage,
 } from './replication-wire.js';
-
-/** HTTP/2 receive window of the replication stream: several chunks in flight across a room link. */
-const REPLICATION_WINDOW_BYTES = 16 * 1024 * 1024;
+import { ReplicaSocketStream } from './replica-socket-stream.js';
 /** Chunks appended ahead of their durability; bounds memory when the disk is slower than the link. */
 const MAX_PIPELINED_CHUNKS = 64;
 
@@ -105,7 +99,7 @@ export interface ReplicationLag {
   ms: number;
 }
 
-type ReplicateStream = ClientDuplexStream<WireReplicaMessage, WireUpstreamMessage>;
+type ReplicateStream = ReplicaSocketStream;
 
 /**
  * The replica side of chain replication: keeps this member's log a byte-for-byte copy of its upstream's,
@@ -271,15 +265,6 @@ export class ReplicaFollower {
   /** One stream: hello, then chunks until it fails. Always throws a SessionError. */
   private async session(signal: AbortSignal): Promise<never> {
     const { log, group, member, upstream } = this.options;
-    const Client = replicationServiceClient();
-    const client = new Client(upstream, credentials.createInsecure(), {
-      // Records above the chunk size travel alone, and a message may be larger than gRPC's 4 MiB default.
-      'grpc.max_receive_message_length': -1,
-      // The default 64 KiB HTTP/2 window caps a link at window / round trip: 32 MB/s over a 2 ms room link,
-      // about 20k msg/s of 1 KiB, so lag grew without bound at that rate. Durability still gates what is sent.
-      'grpc-node.flow_control_window': REPLICATION_WINDOW_BYTES,
-      ...FAST_RECONNECT_CHANNEL_OPTIONS,
-    }) as unknown as Client & { Replicate(): ReplicateStream };
     let progressed = false;
     let idle: NodeJS.Timeout | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -287,7 +272,8 @@ export class ReplicaFollower {
     /** Appends not yet durable, oldest first; the first failure ends the session. */
     const pipelined: Promise<void>[] = [];
     let appendError: unknown;
-    const stream = client.Replicate();
+    // Plain TCP to the upstream's broker port (replication-frames.ts says why not gRPC).
+    const stream = new ReplicaSocketStream(upstream);
     // Until the read loop below starts, nothing else listens: an upstream that refuses the connection must end
     // this session (the loop reports it), not crash the process with an unhandled 'error' event.
     let earlyError: unknown;
@@ -376,12 +362,7 @@ export class ReplicaFollower {
       clearTimeout(idle);
       clearInterval(timer);
       this.stream = undefined;
-      try {
-        stream.cancel();
-      } catch {
-        // already ended
-      }
-      client.close();
+      stream.cancel();
     }
   }
 

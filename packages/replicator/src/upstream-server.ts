@@ -1,11 +1,12 @@
-import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { RoomqError, SILENT_LOGGER, parseConfig, toGrpcError } from '@roomq/protocol';
+import type { Socket } from 'node:net';
+import { RoomqError, SILENT_LOGGER, parseConfig, toGrpcError, type SniffedProtocol } from '@roomq/protocol';
 import { z } from 'zod';
 import type { MemberProgress, ProgressSource } from './member-progress.js';
 import { mergeOffsetCommits, type OffsetCommit } from './offset-commit.js';
 import { loggerSchema, nameSchema, replicaLogSchema } from './options.js';
-import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
-import { UpstreamSession } from './upstream-session.js';
+import { REPLICATION_PREFACE } from './replication-frames.js';
+import { UpstreamSession, type ReplicateCall } from './upstream-session.js';
+import { UpstreamSocketCall } from './upstream-socket-call.js';
 
 /** Default most bytes per LogChunk (a single record bigger than this still travels alone). */
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -53,9 +54,17 @@ export class UpstreamServer implements ProgressSource {
     this.logger = this.options.logger.child({ component: 'replication-upstream', group, broker: member, room });
   }
 
-  /** `server.addService(replicationServiceDefinition(), upstream.handlers())`. */
-  handlers(): UntypedServiceImplementation {
-    return { Replicate: (call: ServerDuplexStream<WireReplicaMessage, WireUpstreamMessage>) => void this.serve(call) };
+  /**
+   * Replication as a protocol of the broker's port (listenSniffing): connections that open with the
+   * replication preface are served here (replication-frames.ts).
+   */
+  protocol(): SniffedProtocol {
+    return { preface: REPLICATION_PREFACE, accept: (socket, rest) => this.acceptSocket(socket, rest) };
+  }
+
+  /** Serves one replica connection whose preface was read; `rest` holds the bytes after it. */
+  acceptSocket(socket: Socket, rest: Buffer): void {
+    void this.serve(new UpstreamSocketCall(socket, rest));
   }
 
   /** This member first, then every downstream member from its latest report (chain order as reported). */
@@ -116,7 +125,7 @@ export class UpstreamServer implements ProgressSource {
     return this.closing;
   }
 
-  private async serve(call: ServerDuplexStream<WireReplicaMessage, WireUpstreamMessage>): Promise<void> {
+  private async serve(call: ReplicateCall): Promise<void> {
     if (this.closing) {
       call.emit('error', toGrpcError(new RoomqError('UNAVAILABLE', `${this.options.member} is closing; replicate from it once it is back`)));
       return;

@@ -1,4 +1,4 @@
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { EventEmitter } from 'node:events';
 import { RoomqError, toGrpcError, toRoomqError, toWireStatus, type Logger } from '@roomq/protocol';
 import { checkEpoch } from './epoch-check.js';
 import { chunkTail } from './log-chunk.js';
@@ -19,7 +19,15 @@ import {
   type WireUpstreamMessage,
 } from './replication-wire.js';
 
-export type ReplicateCall = ServerDuplexStream<WireReplicaMessage, WireUpstreamMessage>;
+/**
+ * One replica's stream as the session uses it: a gRPC server call, or a TCP connection shaped like one
+ * (UpstreamSocketCall). emit('error', err) ends it with that error.
+ */
+export type ReplicateCall = Pick<EventEmitter, 'on' | 'off' | 'emit'> & {
+  write(message: WireUpstreamMessage): boolean;
+  end(): void;
+  getPeer(): string;
+};
 
 /** What a session needs from the UpstreamServer that owns it. */
 export interface SessionContext {
@@ -131,6 +139,8 @@ export class UpstreamSession {
             return;
           }
           hello = helloFromWire(message.hello);
+          // Named at once: the report sent with the hello can arrive in the same read, before run() resumes.
+          this.downstream = hello.member;
           resolve(hello);
           return;
         }

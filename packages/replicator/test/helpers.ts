@@ -1,16 +1,32 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { replicationServiceDefinition } from '@roomq/protocol';
+import type { Socket } from 'node:net';
+import { Server } from '@grpc/grpc-js';
+import { listenSniffing } from '@roomq/protocol';
 import type { UpstreamServer } from '../src/index.js';
 
-/** A real gRPC server serving `upstream`, on `port` (0 for any free one). */
+/**
+ * A real listener serving `upstream`, on `port` (0 for any free one), as a broker's port does. stop() drops
+ * every connection at once, as a dead upstream process would.
+ */
 export async function serve(upstream: UpstreamServer, port = 0): Promise<{ port: number; endpoint: string; stop(): Promise<void> }> {
   const server = new Server();
-  server.addService(replicationServiceDefinition(), upstream.handlers());
-  const bound = await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const sockets = new Set<Socket>();
+  const protocol = upstream.protocol();
+  const listener = await listenSniffing('127.0.0.1', port, server, [
+    {
+      preface: protocol.preface,
+      accept: (socket, rest) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        protocol.accept(socket, rest);
+      },
+    },
+  ]);
   return {
-    port: bound,
-    endpoint: `127.0.0.1:${bound}`,
+    port: listener.port,
+    endpoint: `127.0.0.1:${listener.port}`,
     stop: async () => {
+      await listener.close();
+      for (const socket of sockets) socket.destroy();
       server.forceShutdown();
     },
   };

@@ -1,6 +1,6 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { RoomqError, dataServiceDefinition, messagingServiceDefinition, replicationServiceDefinition, type BrokerStateMsg } from '@roomq/protocol';
+import { RoomqError, dataServiceDefinition, listenSniffing, messagingServiceDefinition, type BrokerStateMsg, type SniffingListener } from '@roomq/protocol';
 import { MessageStore } from '../store/index.js';
 import { brokerName, type BrokerConfig } from './broker-config.js';
 import { dataService } from './data-service.js';
@@ -37,6 +37,7 @@ export class Broker {
   private statusReason = '';
   private store: MessageStore | undefined;
   private server: Server | undefined;
+  private listener: SniffingListener | undefined;
   private link: RouterLink | undefined;
   private replication: ReplicationRole | undefined;
   private leadership: Leadership | undefined;
@@ -111,9 +112,12 @@ export class Broker {
     });
     const [host, portText] = splitHostPort(config.listen);
     const advertisedHost = config.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-    const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${portText}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(wrapBindError(err, config.listen)) : resolve(bound)));
+    // One port: gRPC for clients and routers, chain replication for replicas (listenSniffing tells them apart).
+    const listener = await listenSniffing(host, Number(portText), server, [replication.protocol()]).catch((err: Error) => {
+      throw wrapBindError(err, config.listen);
     });
+    this.listener = listener;
+    const port = listener.port;
     this.endpointValue = `${advertisedHost}:${port}`;
     server.addService(messagingServiceDefinition(), messagingService({
         store,
@@ -138,7 +142,6 @@ export class Broker {
         maxPendingFramesPerStream: config.maxPendingFramesPerStream,
       }),
     );
-    server.addService(replicationServiceDefinition(), replication.handlers());
     this.server = server;
     await leadership.reconcile();
 
@@ -249,6 +252,7 @@ export class Broker {
     this.closingSignal.abort();
     // Tell routers first, so new sends go elsewhere while open calls finish.
     this.link?.beatNow();
+    await this.listener?.close();
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => {

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ReplicaFollower, SyncGate, UpstreamServer, parseReplicationMode, type MemberProgress, type ReplicationMode, type TruncateOrder } from '@roomq/replicator';
-import type { ReplicaLagMsg } from '@roomq/protocol';
+import type { ReplicaLagMsg, SniffedProtocol } from '@roomq/protocol';
 import type { MessageStore } from '../store/index.js';
 import { brokerName, type BrokerConfig } from './broker-config.js';
 import { readLogRange } from './log-range.js';
@@ -43,8 +42,9 @@ export class ReplicationRole {
     });
   }
 
-  handlers(): UntypedServiceImplementation {
-    return this.upstreamServer.handlers();
+  /** Replication as a protocol of the broker's port (listenSniffing). */
+  protocol(): SniffedProtocol {
+    return this.upstreamServer.protocol();
   }
 
   /** The upstream this member copies from now, if it follows. */

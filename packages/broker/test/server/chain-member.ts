@@ -1,5 +1,5 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { replicationServiceDefinition } from '@roomq/protocol';
+import { Server } from '@grpc/grpc-js';
+import { listenSniffing } from '@roomq/protocol';
 import { pino } from 'pino';
 import { parseBrokerConfig } from '../../src/server/broker-config.js';
 import { Quarantine } from '../../src/server/quarantine.js';
@@ -39,15 +39,14 @@ export async function chainMember(cleanups: Array<() => Promise<void>>, options:
   await quarantine.load();
   const role = new ReplicationRole(config, store, quarantine, silent);
   const server = new Server();
-  server.addService(replicationServiceDefinition(), role.handlers());
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
-  );
+  const listener = await listenSniffing('127.0.0.1', options.port ?? 0, server, [role.protocol()]);
+  const port = listener.port;
   if (config.upstream) await role.follow(config.upstream);
   else await role.lead(config.chain);
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
+      await listener.close();
       server.forceShutdown();
       await role.close();
       await store.close();

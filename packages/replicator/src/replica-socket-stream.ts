@@ -1,0 +1,62 @@
+import { connect, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { RoomqError, parseHostPort } from '@roomq/protocol';
+import { FrameDecoder, REPLICATION_PREFACE, decodeUpstreamPayload, encodeReplicaFrame } from './replication-frames.js';
+import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
+
+/**
+ * The replica's side of one replication connection over TCP (replication-frames.ts): an object-mode Readable
+ * of the upstream's messages (so `for await` reads it, and reading pauses the socket while the replica's
+ * appends lag), write() of the replica's own messages with 'drain', and cancel(). Shaped like the gRPC client
+ * stream ReplicaFollower was written for. A connection that fails or closes early ends the Readable with
+ * UNAVAILABLE naming the upstream.
+ */
+export class ReplicaSocketStream extends Readable {
+  private readonly socket: Socket;
+  private readonly decoder = new FrameDecoder();
+
+  constructor(private readonly upstream: string) {
+    super({ objectMode: true, highWaterMark: 16 });
+    const address = parseHostPort(upstream);
+    // The follower's options schema already checked the endpoint; a bad one fails like an unreachable one.
+    this.socket = connect({ host: address?.host ?? upstream, port: address?.port ?? 0 });
+    this.socket.setNoDelay(true);
+    this.socket.write(REPLICATION_PREFACE);
+    this.socket.on('data', (bytes: Buffer) => this.receive(bytes));
+    this.socket.on('drain', () => this.emit('drain'));
+    this.socket.on('end', () => this.push(null));
+    this.socket.on('error', (err: Error) => this.destroy(new RoomqError('UNAVAILABLE', `replication connection to ${upstream} failed: ${err.message}`, { cause: err, details: { endpoint: upstream } })));
+    this.socket.on('close', () => {
+      if (!this.readableEnded && !this.destroyed) this.destroy(new RoomqError('UNAVAILABLE', `the replication connection to ${upstream} closed`, { details: { endpoint: upstream } }));
+    });
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(err);
+  }
+
+  write(message: WireReplicaMessage): boolean {
+    if (this.socket.destroyed) return true;
+    return this.socket.write(encodeReplicaFrame(message));
+  }
+
+  /** Ends the connection at once; reads then fail with ABORTED. */
+  cancel(): void {
+    if (!this.destroyed) this.destroy(new RoomqError('ABORTED', `replication from ${this.upstream} was cancelled`, { details: { endpoint: this.upstream } }));
+  }
+
+  private receive(bytes: Buffer): void {
+    try {
+      this.decoder.push(bytes, (kind, payload) => {
+        if (!this.push(decodeUpstreamPayload(kind, payload) satisfies WireUpstreamMessage)) this.socket.pause();
+      });
+    } catch (err) {
+      this.destroy(err as Error);
+    }
+  }
+}

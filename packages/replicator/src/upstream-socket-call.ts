@@ -1,0 +1,76 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { fromGrpcError, isRoomqError, toWireStatus } from '@roomq/protocol';
+import { FrameDecoder, decodeReplicaPayload, encodeUpstreamFrame } from './replication-frames.js';
+import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
+
+/**
+ * The upstream's side of one replication connection over TCP (replication-frames.ts), shaped like the gRPC
+ * server call UpstreamSession was written for: 'data' per replica message, write() with 'drain', end(),
+ * 'end' when the replica half-closes, 'cancelled' when the connection drops, and emit('error', err) to end
+ * the stream with that error, which reaches the replica as a refusal carrying its code and message.
+ */
+export class UpstreamSocketCall extends EventEmitter {
+  private readonly decoder = new FrameDecoder();
+  private finished = false;
+
+  constructor(
+    private readonly socket: Socket,
+    /** Bytes that came after the preface in the same read. */
+    rest: Buffer,
+  ) {
+    super();
+    socket.setNoDelay(true);
+    // Like grpc-js: an 'error' emitted by the handler ends the call with that status.
+    this.on('error', (err: unknown) => this.finishWith(err));
+    socket.on('data', (bytes: Buffer) => this.receive(bytes));
+    socket.on('drain', () => this.emit('drain'));
+    socket.on('end', () => {
+      if (!this.finished) this.emit('end');
+    });
+    socket.on('close', () => {
+      if (this.finished) return;
+      this.finished = true;
+      this.emit('cancelled');
+    });
+    // A reset connection also closes; 'close' reports it.
+    socket.on('error', () => undefined);
+    if (rest.length > 0) queueMicrotask(() => this.receive(rest));
+  }
+
+  getPeer(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  write(message: WireUpstreamMessage): boolean {
+    if (this.finished || this.socket.destroyed) return true;
+    const buffers = encodeUpstreamFrame(message);
+    if (buffers.length === 1) return this.socket.write(buffers[0]!);
+    this.socket.cork();
+    for (let i = 0; i < buffers.length - 1; i++) this.socket.write(buffers[i]!);
+    const ok = this.socket.write(buffers[buffers.length - 1]!);
+    this.socket.uncork();
+    return ok;
+  }
+
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.socket.end();
+  }
+
+  private receive(bytes: Buffer): void {
+    try {
+      this.decoder.push(bytes, (kind, payload) => this.emit('data', decodeReplicaPayload(kind, payload) satisfies WireReplicaMessage));
+    } catch (err) {
+      this.emit('error', err);
+    }
+  }
+
+  private finishWith(err: unknown): void {
+    if (this.finished) return;
+    const error = isRoomqError(err) ? err : fromGrpcError(err);
+    this.write({ refusal: toWireStatus(error) });
+    this.end();
+  }
+}
