@@ -12,6 +12,7 @@ export {
 export type { IncomingStatus, WireStatus } from './wire-status.js';
 export { nonZeroEnd, readU64, writeU64 } from './bytes.js';
 export { listenSniffing } from './port-sniffer.js';
+export { FRAME_HEADER_BYTES, FrameDecoder, MAX_FRAME_BYTES, encodeFrame, frameHeader } from './frame-codec.js';
 export type { SniffedProtocol, SniffingListener } from './port-sniffer.js';
 export { crc32, crc32c } from './checksums.js';
 export {

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { RoomqError, parseHostPort } from '@roomq/protocol';
-import { FrameDecoder, REPLICATION_PREFACE, decodeUpstreamPayload, encodeReplicaFrame } from './replication-frames.js';
+import { replicationFrameDecoder, REPLICATION_PREFACE, decodeUpstreamPayload, encodeReplicaFrame } from './replication-frames.js';
 import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
 
 /**
@@ -13,7 +13,7 @@ import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire
  */
 export class ReplicaSocketStream extends Readable {
   private readonly socket: Socket;
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder = replicationFrameDecoder();
 
   constructor(private readonly upstream: string) {
     super({ objectMode: true, highWaterMark: 16 });

@@ -1,4 +1,4 @@
-import { RoomqError, readU64, replicationServiceDefinition, writeU64 } from '@roomq/protocol';
+import { FRAME_HEADER_BYTES, FrameDecoder, RoomqError, encodeFrame, frameHeader, readU64, replicationServiceDefinition, writeU64 } from '@roomq/protocol';
 import type { WireLogChunk, WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
 
 /**
@@ -12,7 +12,7 @@ import type { WireLogChunk, WireReplicaMessage, WireUpstreamMessage } from './re
  *
  * Layout:
  *   preface  replica → upstream, once, first: 8 bytes ASCII "RQREPL01"
- *   frame    u32 BE length of what follows | u8 kind | payload
+ *   frame    u32 BE length of what follows | u8 kind | payload (frame-codec.ts in @roomq/protocol)
  *     kind 1 REPLICA   replica → upstream   payload: roomq.v1.ReplicaMessage (protobuf): hello, progress
  *     kind 2 UPSTREAM  upstream → replica   payload: roomq.v1.UpstreamMessage (protobuf): refusal, truncate
  *     kind 3 CHUNK     upstream → replica   payload: u64 offset | u64 upstream_end_offset | u64 master_time_ms | records
@@ -21,19 +21,14 @@ import type { WireLogChunk, WireReplicaMessage, WireUpstreamMessage } from './re
 export const REPLICATION_PREFACE = Buffer.from('RQREPL01', 'ascii');
 
 export const FrameKind = { REPLICA: 1, UPSTREAM: 2, CHUNK: 3 } as const;
-type FrameKindCode = (typeof FrameKind)[keyof typeof FrameKind];
 
-const LENGTH_BYTES = 4;
-const HEADER_BYTES = LENGTH_BYTES + 1;
 const CHUNK_HEADER_BYTES = 24;
-/** Larger frames are refused: a chunk holds at most a few MiB (one oversized record); this is a garbage guard. */
-export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 const method = () => replicationServiceDefinition()['Replicate']!;
 
 /** The frame of a replica's message (hello or progress). */
 export function encodeReplicaFrame(message: WireReplicaMessage): Buffer {
-  return frame(FrameKind.REPLICA, method().requestSerialize(message));
+  return encodeFrame(FrameKind.REPLICA, method().requestSerialize(message));
 }
 
 /**
@@ -44,15 +39,13 @@ export function encodeUpstreamFrame(message: WireUpstreamMessage): Buffer[] {
   if (message.chunk) {
     const chunk = message.chunk;
     const records = chunk.records ?? Buffer.alloc(0);
-    const header = Buffer.allocUnsafe(HEADER_BYTES + CHUNK_HEADER_BYTES);
-    header.writeUInt32BE(1 + CHUNK_HEADER_BYTES + records.length, 0);
-    header[LENGTH_BYTES] = FrameKind.CHUNK;
-    writeU64(header, chunk.offset ?? 0, HEADER_BYTES);
-    writeU64(header, chunk.upstream_end_offset ?? 0, HEADER_BYTES + 8);
-    writeU64(header, chunk.master_time_ms ?? 0, HEADER_BYTES + 16);
+    const header = frameHeader(FrameKind.CHUNK, CHUNK_HEADER_BYTES + records.length, CHUNK_HEADER_BYTES);
+    writeU64(header, chunk.offset ?? 0, FRAME_HEADER_BYTES);
+    writeU64(header, chunk.upstream_end_offset ?? 0, FRAME_HEADER_BYTES + 8);
+    writeU64(header, chunk.master_time_ms ?? 0, FRAME_HEADER_BYTES + 16);
     return records.length > 0 ? [header, records] : [header];
   }
-  return [frame(FrameKind.UPSTREAM, method().responseSerialize(message))];
+  return [encodeFrame(FrameKind.UPSTREAM, method().responseSerialize(message))];
 }
 
 export function decodeReplicaPayload(kind: number, payload: Buffer): WireReplicaMessage {
@@ -75,63 +68,11 @@ export function decodeUpstreamPayload(kind: number, payload: Buffer): WireUpstre
   throw malformed(`the upstream sent a frame of kind ${kind}`);
 }
 
-/**
- * Cuts a byte stream into frames. Bytes arrive in socket-sized pieces; a frame's payload is gathered into one
- * buffer of its size as soon as its length is known, so each byte is copied once.
- */
-export class FrameDecoder {
-  private header = Buffer.alloc(HEADER_BYTES);
-  private headerFilled = 0;
-  private payload: Buffer | undefined;
-  private payloadFilled = 0;
-  private kind = 0;
-
-  /** Calls `onFrame` for every whole frame in `bytes` (and what came before); throws on a malformed stream. */
-  push(bytes: Buffer, onFrame: (kind: number, payload: Buffer) => void): void {
-    let at = 0;
-    while (at < bytes.length) {
-      if (this.payload === undefined) {
-        const n = Math.min(HEADER_BYTES - this.headerFilled, bytes.length - at);
-        bytes.copy(this.header, this.headerFilled, at, at + n);
-        this.headerFilled += n;
-        at += n;
-        if (this.headerFilled < HEADER_BYTES) return;
-        const length = this.header.readUInt32BE(0);
-        if (length < 1 || length > MAX_FRAME_BYTES) throw malformed(`a frame claims ${length} bytes (at most ${MAX_FRAME_BYTES})`);
-        this.kind = this.header[LENGTH_BYTES]!;
-        const size = length - 1;
-        // A whole payload already in this piece is served as a view, without a copy.
-        if (bytes.length - at >= size) {
-          const payload = bytes.subarray(at, at + size);
-          at += size;
-          this.headerFilled = 0;
-          onFrame(this.kind, payload);
-          continue;
-        }
-        this.payload = Buffer.allocUnsafe(size);
-        this.payloadFilled = 0;
-      }
-      const payload = this.payload;
-      const n = Math.min(payload.length - this.payloadFilled, bytes.length - at);
-      bytes.copy(payload, this.payloadFilled, at, at + n);
-      this.payloadFilled += n;
-      at += n;
-      if (this.payloadFilled < payload.length) return;
-      this.payload = undefined;
-      this.headerFilled = 0;
-      onFrame(this.kind, payload);
-    }
-  }
-}
-
-function frame(kind: FrameKindCode, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  out.writeUInt32BE(1 + payload.length, 0);
-  out[LENGTH_BYTES] = kind;
-  payload.copy(out, HEADER_BYTES);
-  return out;
-}
-
 function malformed(what: string): RoomqError {
   return new RoomqError('BAD_REQUEST', `malformed replication stream: ${what}`);
+}
+
+/** A decoder of the replication stream's frames. */
+export function replicationFrameDecoder(): FrameDecoder {
+  return new FrameDecoder('replication stream');
 }

@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_FRAME_BYTES } from '@roomq/protocol';
 import {
-  FrameDecoder,
   FrameKind,
-  MAX_FRAME_BYTES,
   REPLICATION_PREFACE,
   decodeReplicaPayload,
   decodeUpstreamPayload,
   encodeReplicaFrame,
   encodeUpstreamFrame,
+  replicationFrameDecoder,
 } from '../src/replication-frames.js';
 
 /** Every frame in `bytes`, fed to one decoder in pieces of `piece` bytes. */
 function frames(bytes: Buffer, piece: number): Array<{ kind: number; payload: Buffer }> {
-  const decoder = new FrameDecoder();
+  const decoder = replicationFrameDecoder();
   const out: Array<{ kind: number; payload: Buffer }> = [];
   for (let at = 0; at < bytes.length; at += piece) decoder.push(bytes.subarray(at, at + piece), (kind, payload) => out.push({ kind, payload: Buffer.from(payload) }));
   return out;
@@ -52,9 +52,9 @@ describe('replication frames', () => {
   it('refuses a frame claiming more than the limit, a kind from the wrong side, and a short chunk header', () => {
     const huge = Buffer.alloc(5);
     huge.writeUInt32BE(MAX_FRAME_BYTES + 1, 0);
-    expect(() => new FrameDecoder().push(huge, () => undefined)).toThrow(/malformed replication stream: a frame claims/);
+    expect(() => replicationFrameDecoder().push(huge, () => undefined)).toThrow(/malformed replication stream: a frame claims/);
     const empty = Buffer.alloc(5);
-    expect(() => new FrameDecoder().push(empty, () => undefined)).toThrow(/claims 0 bytes/);
+    expect(() => replicationFrameDecoder().push(empty, () => undefined)).toThrow(/claims 0 bytes/);
     expect(() => decodeReplicaPayload(FrameKind.CHUNK, Buffer.alloc(24))).toThrow(/a replica sent a frame of kind 3/);
     expect(() => decodeUpstreamPayload(FrameKind.REPLICA, Buffer.alloc(0))).toThrow(/the upstream sent a frame of kind 1/);
     expect(() => decodeUpstreamPayload(FrameKind.CHUNK, Buffer.alloc(10))).toThrow(/shorter than its header/);
