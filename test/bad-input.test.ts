@@ -1,6 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Producer } from '@roomq/client';
-import { V2_CODE, encodePublishRequest } from '@roomq/protocol';
+import { connect, type Socket } from 'node:net';
+import {
+  DATA_PREFACE,
+  V2_CODE,
+  dataFrameDecoder,
+  decodeBrokerDataFrame,
+  encodeFrame,
+  encodePublishFrame,
+  encodePublishOpen,
+  encodePublishRequest,
+  parseHostPort,
+  type PublishAckMsg,
+} from '@roomq/protocol';
 import { TestCluster, uniqueName } from './helpers/cluster.js';
 import { RawData, RawMessaging, v2Message } from './helpers/raw-clients.js';
 
@@ -108,6 +120,38 @@ describe('bad input', () => {
     expect(badSection.status.code).toBe(V2_CODE.BAD_REQUEST);
     expect(badSection.status.message).toMatch(/truncated at body/);
     expect(await storedTotal()).toBe(before);
+  });
+
+  it('refuses garbage on the SDK data path: a bad publish frame gets a BAD_REQUEST ack, a bad stream is closed', async () => {
+    const before = await storedTotal();
+    const { host, port } = parseHostPort(cluster.broker().ready.endpoint)!;
+    const open = async (): Promise<Socket> => {
+      const socket = connect({ host, port });
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      return socket;
+    };
+
+    const publish = await open();
+    const ack = new Promise<PublishAckMsg>((resolve, reject) => {
+      const decoder = dataFrameDecoder();
+      publish.on('data', (bytes: Buffer) => decoder.push(bytes, (kind, payload) => resolve((decodeBrokerDataFrame(kind, payload, decoder) as { ack: PublishAckMsg }).ack)));
+      publish.once('error', reject);
+    });
+    publish.write(Buffer.concat([DATA_PREFACE, encodePublishOpen(), ...encodePublishFrame({ batch_id: 42, messages: Buffer.from([0, 0, 0, 5, 1, 2, 3]) })]));
+    expect(await ack).toMatchObject({ batch_id: 42, status: { code: V2_CODE.BAD_REQUEST, message: expect.stringMatching(/truncated|overruns/) } });
+    publish.destroy();
+
+    // A stream that opens with neither Publish nor Subscribe, and one that claims a 1 GiB frame: both cut off.
+    for (const bytes of [encodeFrame(9, Buffer.from('hello')), Buffer.from([0x40, 0, 0, 0, 1])]) {
+      const socket = await open();
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => undefined);
+      socket.write(Buffer.concat([DATA_PREFACE, bytes]));
+      await closed;
+    }
+    expect(await storedTotal()).toBe(before);
+    const ok = await v2.call('SendMessage', { messages: [v2Message(topic, Buffer.from('still serving'))] });
+    expect(ok.status.code).toBe('OK');
   });
 
   it('answers unsupported RPCs at once instead of hanging', async () => {

@@ -3,7 +3,6 @@ import {
   FAST_RECONNECT_CHANNEL_OPTIONS,
   abortedError,
   adminServiceClient,
-  dataServiceClient,
   fromGrpcError,
   messagingServiceClient,
   routeServiceClient,
@@ -27,9 +26,9 @@ const CHANNEL_OPTIONS = {
   ...FAST_RECONNECT_CHANNEL_OPTIONS,
 };
 
-type ServiceName = 'messaging' | 'data' | 'admin' | 'route';
+type ServiceName = 'messaging' | 'admin' | 'route';
 
-const SERVICES = { messaging: messagingServiceClient, data: dataServiceClient, admin: adminServiceClient, route: routeServiceClient } as const;
+const SERVICES = { messaging: messagingServiceClient, admin: adminServiceClient, route: routeServiceClient } as const;
 
 /** A grpc-js client whose methods are looked up by name (proto-loader gives them no static types). */
 export type DynamicClient = Client & Record<string, (...args: unknown[]) => unknown>;

@@ -543,8 +543,6 @@ export class Producer {
       lane = new PublishLane<Pending>(
         {
           endpoint,
-          client: this.clients.client('data', endpoint),
-          metadata: this.metadata,
           limits: { maxMessages: this.options.batchMaxMessages, maxBytes: this.options.batchMaxBytes },
           maxFramesInFlight: this.options.maxFramesInFlight,
           ackTimeoutMs: this.options.sendTimeoutMs,

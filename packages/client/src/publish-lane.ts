@@ -1,4 +1,3 @@
-import type { ClientDuplexStream, Metadata } from '@grpc/grpc-js';
 import {
   RoomqError,
   decodePublishResults,
@@ -8,12 +7,11 @@ import {
   type Logger,
   type PublishAckMsg,
   type PublishEntry,
-  type PublishFrameMsg,
   type PublishResultEntry,
 } from '@roomq/protocol';
 import { shouldWriteFrame, takeBatch, type BatchLimits, type Sized } from './batch-planner.js';
+import { PublishSocketStream } from './data-socket.js';
 import { FifoQueue } from './fifo-queue.js';
-import type { DynamicClient } from './grpc-clients.js';
 
 /** A message on its way to one broker; it is its own PublishEntry so frames encode without copying fields. */
 export interface LaneMessage extends PublishEntry, Sized {
@@ -36,8 +34,6 @@ export interface LaneCallbacks<M extends LaneMessage> {
 
 export interface LaneOptions {
   endpoint: string;
-  client: DynamicClient;
-  metadata: Metadata;
   limits: BatchLimits;
   maxFramesInFlight: number;
   /** A frame not acknowledged within this time fails with TIMEOUT and the stream is reopened. */
@@ -47,14 +43,14 @@ export interface LaneOptions {
 
 /**
  * Everything the producer sends to one broker endpoint: a queue of messages waiting for a frame, frames in
- * flight on one long-lived DataService.Publish stream, and that stream, reopened on demand after it breaks.
+ * flight on one long-lived Publish stream of the broker's data path, reopened on demand after it breaks.
  * Invariant: every message handed to `enqueue` is reported exactly once, to `acked` or `failed`.
  */
 export class PublishLane<M extends LaneMessage> {
   readonly endpoint: string;
   private readonly pending = new FifoQueue<M>();
   private readonly frames = new Map<number, Frame<M>>();
-  private call: ClientDuplexStream<PublishFrameMsg, PublishAckMsg> | undefined;
+  private call: PublishSocketStream | undefined;
   private streamWritable = true;
   private flushScheduled = false;
   private nextBatchId = 0;
@@ -138,10 +134,10 @@ export class PublishLane<M extends LaneMessage> {
     }
   }
 
-  private ensureStream(): ClientDuplexStream<PublishFrameMsg, PublishAckMsg> {
+  private ensureStream(): PublishSocketStream {
     if (this.call) return this.call;
-    const open = this.options.client['Publish'] as (metadata: Metadata) => ClientDuplexStream<PublishFrameMsg, PublishAckMsg>;
-    const call = open.call(this.options.client, this.options.metadata);
+    // The broker's data path over its own TCP connection (data-frames.ts in @roomq/protocol says why not gRPC).
+    const call = new PublishSocketStream(this.endpoint);
     this.call = call;
     this.streamWritable = true;
     this.options.logger.debug({ endpoint: this.endpoint }, 'publish stream opened');
@@ -201,7 +197,7 @@ export class PublishLane<M extends LaneMessage> {
     else this.failFrames(err);
   }
 
-  private onStreamBroken(call: ClientDuplexStream<PublishFrameMsg, PublishAckMsg>, err: RoomqError): void {
+  private onStreamBroken(call: PublishSocketStream, err: RoomqError): void {
     this.call = undefined;
     this.streamWritable = true;
     try {

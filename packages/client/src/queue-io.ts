@@ -1,5 +1,6 @@
-import type { ClientReadableStream, Metadata } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { fromGrpcError, fromWireStatus, isRoomqError, type RecordsFrameMsg, type RoomqError, type SubscribeRequestMsg, type WireStatus } from '@roomq/protocol';
+import { SubscribeSocketStream } from './data-socket.js';
 import { unaryCall, type ServiceClients } from './grpc-clients.js';
 import type { QueueRef } from './topic-route.js';
 
@@ -38,7 +39,7 @@ export interface GrpcQueueIoOptions {
   maxBatchBytes: number;
 }
 
-/** QueueIo over the broker's v2 MessagingService (offsets) and roomq DataService.Subscribe (records). */
+/** QueueIo over the broker's v2 MessagingService (offsets) and the Subscribe of its data path (records). */
 export class GrpcQueueIo implements QueueIo {
   constructor(private readonly options: GrpcQueueIoOptions) {}
 
@@ -64,7 +65,6 @@ export class GrpcQueueIo implements QueueIo {
   }
 
   subscribe(queue: QueueRef, offset: number, handlers: SubscriptionHandlers): Subscription {
-    const client = this.options.clients.client('data', queue.endpoint);
     const request: SubscribeRequestMsg = {
       group: this.options.group,
       topic: queue.topic,
@@ -73,8 +73,8 @@ export class GrpcQueueIo implements QueueIo {
       max_batch_messages: this.options.maxBatchMessages,
       max_batch_bytes: this.options.maxBatchBytes,
     };
-    const open = client['Subscribe'] as (req: SubscribeRequestMsg, metadata: Metadata) => ClientReadableStream<RecordsFrameMsg>;
-    const call = open.call(client, request, this.options.metadata);
+    // The broker's data path over its own TCP connection (data-frames.ts in @roomq/protocol says why not gRPC).
+    const call = new SubscribeSocketStream(queue.endpoint, request);
     let done = false;
     let cancelled = false;
     const finish = (err: RoomqError | undefined): void => {

@@ -4,12 +4,13 @@
  * DataService Publish and Subscribe; AdminService), store messages in arrays, and can be told to fail, hang,
  * corrupt or drop streams. Routers share a FakeControl: the control state two real routers share via Redis.
  */
-import { Metadata, Server, ServerCredentials, status as GrpcStatus, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
 import {
   RoomqError,
   V2_CODE,
   adminServiceDefinition,
-  dataServiceDefinition,
+  dataProtocol,
+  listenSniffing,
   decodePublishRequest,
   encodeMessageSection,
   encodePublishResults,
@@ -31,6 +32,9 @@ import {
   type RecordsFrameMsg,
   type StatusMsg,
   type SubscribeRequestMsg,
+  type PublishCall,
+  type SniffingListener,
+  type SubscribeCall,
 } from '@roomq/protocol';
 
 type Unary<Req = any, Res = any> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
@@ -46,7 +50,7 @@ export interface StoredMessage {
 }
 
 interface Subscriber {
-  call: ServerWritableStream<SubscribeRequestMsg, RecordsFrameMsg>;
+  call: SubscribeCall & { destroy(): void };
   topic: string;
   queueId: number;
   next: number;
@@ -78,13 +82,13 @@ export class FakeBroker {
   private heldAcks: (() => void)[] | undefined;
   /** GetOffset answers this instead of the stored offset (a stale replica after failover). */
   staleGetOffset: number | undefined;
-  lastMetadata: Metadata | undefined;
   /** Acknowledge without storing or inspecting messages (throughput checks of the client). */
   discard = false;
   private discardOffsets: number[] = [];
   private physical = 0;
   private readonly subscribers = new Set<Subscriber>();
-  private readonly publishCalls = new Set<ServerDuplexStream<PublishFrameMsg, PublishAckMsg>>();
+  private readonly publishCalls = new Set<PublishCall & { destroy(): void }>();
+  private listener: SniffingListener | undefined;
 
   constructor(
     readonly name: string,
@@ -95,7 +99,6 @@ export class FakeBroker {
     this.room = placement.room ?? 'dc1';
     this.memberId = placement.memberId ?? 0;
     for (const [topic, queues] of Object.entries(topics)) this.createTopic(topic, queues);
-    this.server.addService(dataServiceDefinition(), { Publish: (call: ServerDuplexStream<PublishFrameMsg, PublishAckMsg>) => this.publish(call), Subscribe: (call: ServerWritableStream<SubscribeRequestMsg, RecordsFrameMsg>) => this.subscribe(call) });
     this.server.addService(messagingServiceDefinition(), {
       GetOffset: this.getOffset,
       UpdateOffset: this.updateOffset,
@@ -113,7 +116,11 @@ export class FakeBroker {
   }
 
   async listen(port = 0): Promise<this> {
-    this.port = await new Promise<number>((resolve, reject) => this.server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    // As a real broker's port: gRPC, and the SDK's data path (Publish, Subscribe) on its own connections.
+    this.listener = await listenSniffing('127.0.0.1', port, this.server, [
+      dataProtocol({ publish: (call) => this.publish(call as PublishCall & { destroy(): void }), subscribe: (call) => this.subscribe(call as SubscribeCall & { destroy(): void }), malformed: () => undefined }),
+    ]);
+    this.port = this.listener.port;
     return this;
   }
 
@@ -153,7 +160,7 @@ export class FakeBroker {
 
   /** Ends every subscription with UNAVAILABLE, as a broker restart would. */
   breakSubscriptions(): void {
-    for (const sub of this.subscribers) sub.call.emit('error', { code: GrpcStatus.UNAVAILABLE, details: 'broker restarting' });
+    for (const sub of this.subscribers) sub.call.destroy();
     this.subscribers.clear();
   }
 
@@ -162,6 +169,7 @@ export class FakeBroker {
   }
 
   async close(): Promise<void> {
+    await this.listener?.close();
     for (const call of this.publishCalls) call.destroy();
     this.breakSubscriptions();
     this.server.forceShutdown();
@@ -182,8 +190,7 @@ export class FakeBroker {
     return stored;
   }
 
-  private publish(call: ServerDuplexStream<PublishFrameMsg, PublishAckMsg>): void {
-    this.lastMetadata = call.metadata;
+  private publish(call: PublishCall & { destroy(): void }): void {
     this.publishCalls.add(call);
     call.on('error', () => this.publishCalls.delete(call));
     call.on('end', () => {
@@ -219,7 +226,7 @@ export class FakeBroker {
     });
   }
 
-  private subscribe(call: ServerWritableStream<SubscribeRequestMsg, RecordsFrameMsg>): void {
+  private subscribe(call: SubscribeCall & { destroy(): void }): void {
     const req = call.request;
     const queue = this.topics.get(req.topic)?.[req.queue_id];
     if (!queue) {

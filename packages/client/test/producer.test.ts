@@ -27,8 +27,9 @@ describe('Producer', () => {
     expect(receipt).toMatchObject({ topic, broker: 'broker-a', endpoint: broker.endpoint, queueOffset: 0 });
     const stored = broker.topics.get(topic)![receipt.queueId]![receipt.queueOffset]!;
     expect(stored.messageId).toBe(receipt.messageId);
-    expect(broker.lastMetadata?.get('x-mq-client-id')[0]).toMatch(/^dc1@.+@\d+@\d+$/);
-    expect(broker.lastMetadata?.get('x-mq-language')).toEqual(['NODE_JS']);
+    // The client names itself to the router; the data path to the broker carries no per-call metadata.
+    expect(cluster.router.lastMetadata?.get('x-mq-client-id')[0]).toMatch(/^dc1@.+@\d+@\d+$/);
+    expect(cluster.router.lastMetadata?.get('x-mq-language')).toEqual(['NODE_JS']);
     expect(cluster.router.lastMetadata?.get('x-mq-protocol')).toEqual(['v2']);
   });
 

@@ -12,7 +12,23 @@ export {
 export type { IncomingStatus, WireStatus } from './wire-status.js';
 export { nonZeroEnd, readU64, writeU64 } from './bytes.js';
 export { listenSniffing } from './port-sniffer.js';
+export { writeBuffers } from './socket-writes.js';
 export { FRAME_HEADER_BYTES, FrameDecoder, MAX_FRAME_BYTES, encodeFrame, frameHeader } from './frame-codec.js';
+export {
+  DATA_PREFACE,
+  DataFrameKind,
+  dataFrameDecoder,
+  decodeBrokerDataFrame,
+  decodePublishFrame,
+  decodeSubscribeOpen,
+  encodePublishAck,
+  encodePublishFrame,
+  encodePublishOpen,
+  encodeRecordsFrame,
+  encodeSubscribeOpen,
+} from './data-frames.js';
+export { dataProtocol } from './data-server-socket.js';
+export type { DataHandlers, PublishCall, SubscribeCall } from './data-server-socket.js';
 export type { SniffedProtocol, SniffingListener } from './port-sniffer.js';
 export { crc32, crc32c } from './checksums.js';
 export {

@@ -26,7 +26,8 @@ const SNIFF_TIMEOUT_MS = 10_000;
  */
 export function listenSniffing(host: string, port: number, grpc: GrpcServer, protocols: readonly SniffedProtocol[]): Promise<SniffingListener> {
   const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
-  const server: NetServer = createServer((socket) => sniff(socket, protocols, (s) => injector.injectConnection(s)));
+  // Half-open allowed: a client that ends its side of a data stream still gets the acks due to it.
+  const server: NetServer = createServer({ allowHalfOpen: true }, (socket) => sniff(socket, protocols, (s) => injector.injectConnection(s)));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port }, () => {

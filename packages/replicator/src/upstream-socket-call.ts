@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { fromGrpcError, isRoomqError, toWireStatus } from '@roomq/protocol';
+import { fromGrpcError, isRoomqError, toWireStatus, writeBuffers } from '@roomq/protocol';
 import { replicationFrameDecoder, decodeReplicaPayload, encodeUpstreamFrame } from './replication-frames.js';
 import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
 
@@ -26,7 +26,9 @@ export class UpstreamSocketCall extends EventEmitter {
     socket.on('data', (bytes: Buffer) => this.receive(bytes));
     socket.on('drain', () => this.emit('drain'));
     socket.on('end', () => {
-      if (!this.finished) this.emit('end');
+      if (this.finished) return;
+      this.emit('end');
+      this.end();
     });
     socket.on('close', () => {
       if (this.finished) return;
@@ -43,14 +45,8 @@ export class UpstreamSocketCall extends EventEmitter {
   }
 
   write(message: WireUpstreamMessage): boolean {
-    if (this.finished || this.socket.destroyed) return true;
-    const buffers = encodeUpstreamFrame(message);
-    if (buffers.length === 1) return this.socket.write(buffers[0]!);
-    this.socket.cork();
-    for (let i = 0; i < buffers.length - 1; i++) this.socket.write(buffers[i]!);
-    const ok = this.socket.write(buffers[buffers.length - 1]!);
-    this.socket.uncork();
-    return ok;
+    if (this.finished) return true;
+    return writeBuffers(this.socket, encodeUpstreamFrame(message));
   }
 
   end(): void {

@@ -1,9 +1,9 @@
 import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { RoomqError, dataServiceDefinition, listenSniffing, messagingServiceDefinition, type BrokerStateMsg, type SniffingListener } from '@roomq/protocol';
+import { RoomqError, dataProtocol, dataServiceDefinition, listenSniffing, messagingServiceDefinition, type BrokerStateMsg, type SniffingListener } from '@roomq/protocol';
 import { MessageStore } from '../store/index.js';
 import { brokerName, type BrokerConfig } from './broker-config.js';
-import { dataService } from './data-service.js';
+import { dataHandlers, dataService, type DataServiceDeps } from './data-service.js';
 import { Ingest } from './ingest.js';
 import { messagingService } from './messaging-service.js';
 import { GroupControlView } from './group-control-view.js';
@@ -112,8 +112,17 @@ export class Broker {
     });
     const [host, portText] = splitHostPort(config.listen);
     const advertisedHost = config.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-    // One port: gRPC for clients and routers, chain replication for replicas (listenSniffing tells them apart).
-    const listener = await listenSniffing(host, Number(portText), server, [replication.protocol()]).catch((err: Error) => {
+    const dataDeps: DataServiceDeps = {
+      store,
+      ingest,
+      topics,
+      logger: this.logger,
+      subscribeBatchMessages: config.subscribeBatchMessages,
+      subscribeBatchBytes: config.subscribeBatchBytes,
+      maxPendingFramesPerStream: config.maxPendingFramesPerStream,
+    };
+    // One port: gRPC, chain replication for replicas and the SDK's data path (listenSniffing tells them apart).
+    const listener = await listenSniffing(host, Number(portText), server, [replication.protocol(), dataProtocol(dataHandlers(dataDeps))]).catch((err: Error) => {
       throw wrapBindError(err, config.listen);
     });
     this.listener = listener;
@@ -130,18 +139,7 @@ export class Broker {
         replicated: (endOffset) => replication.replicated(endOffset),
         commitRefusal: () => leadership.commitRefusal(),
       }));
-    server.addService(
-      dataServiceDefinition(),
-      dataService({
-        store,
-        ingest,
-        topics,
-        logger: this.logger,
-        subscribeBatchMessages: config.subscribeBatchMessages,
-        subscribeBatchBytes: config.subscribeBatchBytes,
-        maxPendingFramesPerStream: config.maxPendingFramesPerStream,
-      }),
-    );
+    server.addService(dataServiceDefinition(), dataService(dataDeps));
     this.server = server;
     await leadership.reconcile();
 

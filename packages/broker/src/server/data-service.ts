@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ServerDuplexStream, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
   RoomqError,
   decodePublishRequest,
@@ -10,7 +10,9 @@ import {
   type PublishAckMsg,
   type PublishFrameMsg,
   type RecordsFrameMsg,
-  type SubscribeRequestMsg,
+  type DataHandlers,
+  type PublishCall,
+  type SubscribeCall,
 } from '@roomq/protocol';
 import type { MessageStore } from '../store/index.js';
 import { failureStatus } from './grpc-handlers.js';
@@ -29,11 +31,21 @@ export interface DataServiceDeps {
 
 /** roomq's streaming fast path (proto/roomq/v1/data.proto): batched publish and offset-based subscribe. */
 export function dataService(deps: DataServiceDeps): UntypedServiceImplementation {
+  const handlers = dataHandlers(deps);
   return {
-    Publish: (call: ServerDuplexStream<PublishFrameMsg, PublishAckMsg>) => publish(deps, call),
-    Subscribe: (call: ServerWritableStream<SubscribeRequestMsg, RecordsFrameMsg>) => {
+    Publish: (call: PublishCall) => handlers.publish(call),
+    Subscribe: (call: SubscribeCall) => handlers.subscribe(call),
+  };
+}
+
+/** The same service as the data path of the broker's port (dataProtocol in @roomq/protocol). */
+export function dataHandlers(deps: DataServiceDeps): DataHandlers {
+  return {
+    publish: (call) => publish(deps, call),
+    subscribe: (call) => {
       subscribe(deps, call).catch((err: unknown) => deps.logger.error({ err }, 'subscribe loop failed'));
     },
+    malformed: (err, peer) => deps.logger.warn({ err, peer }, 'closed a data connection that sent malformed frames'),
   };
 }
 
@@ -41,7 +53,7 @@ export function dataService(deps: DataServiceDeps): UntypedServiceImplementation
  * Frames are appended as they arrive, so many are in flight and the store's group commit covers them
  * together. Reading pauses while too many wait for the disk or the client is not taking acks.
  */
-function publish(deps: DataServiceDeps, call: ServerDuplexStream<PublishFrameMsg, PublishAckMsg>): void {
+function publish(deps: DataServiceDeps, call: PublishCall): void {
   let pending = 0;
   let ended = false;
   let ackBlocked = false;
@@ -106,7 +118,7 @@ function publish(deps: DataServiceDeps, call: ServerDuplexStream<PublishFrameMsg
  * Streams a queue from an offset, then waits for new records and streams those, until the client cancels.
  * Stops writing while the transport buffer is full (`write() === false` until 'drain').
  */
-async function subscribe(deps: DataServiceDeps, call: ServerWritableStream<SubscribeRequestMsg, RecordsFrameMsg>): Promise<void> {
+async function subscribe(deps: DataServiceDeps, call: SubscribeCall): Promise<void> {
   const abort = new AbortController();
   call.on('cancelled', () => abort.abort());
   call.on('error', () => abort.abort());
@@ -145,7 +157,7 @@ async function subscribe(deps: DataServiceDeps, call: ServerWritableStream<Subsc
   if (!call.cancelled) call.end();
 }
 
-function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
+function drained(call: SubscribeCall, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       call.off('drain', done);

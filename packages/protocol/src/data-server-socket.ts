@@ -1,0 +1,177 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { DATA_PREFACE, DataFrameKind, dataFrameDecoder, decodePublishFrame, decodeSubscribeOpen, encodePublishAck, encodeRecordsFrame } from './data-frames.js';
+import type { FrameDecoder } from './frame-codec.js';
+import type { SniffedProtocol } from './port-sniffer.js';
+import { writeBuffers } from './socket-writes.js';
+import type { PublishAckMsg, RecordsFrameMsg, SubscribeRequestMsg } from './roomq-messages.js';
+
+/** A Publish stream as a server serves it: a gRPC server call, or a data connection shaped like one. */
+export type PublishCall = Pick<EventEmitter, 'on' | 'once'> & {
+  isPaused(): boolean;
+  pause(): unknown;
+  resume(): unknown;
+  write(ack: PublishAckMsg): boolean;
+  end(): void;
+  readonly cancelled: boolean;
+};
+
+/** A Subscribe stream as a server serves it: a gRPC server call, or a data connection shaped like one. */
+export type SubscribeCall = Pick<EventEmitter, 'on' | 'once' | 'off'> & {
+  readonly request: SubscribeRequestMsg;
+  write(frame: RecordsFrameMsg): boolean;
+  end(): void;
+  readonly cancelled: boolean;
+};
+
+export interface DataHandlers {
+  publish(call: PublishCall): void;
+  subscribe(call: SubscribeCall): void;
+  /** Told about connections closed for malformed frames. */
+  malformed(err: unknown, peer: string): void;
+}
+
+/**
+ * The data path as a protocol of a broker's port (data-frames.ts): a connection's first frame opens a Publish
+ * or a Subscribe, which `handlers` serve exactly as they serve the gRPC DataService's calls.
+ */
+export function dataProtocol(handlers: DataHandlers): SniffedProtocol {
+  return {
+    preface: DATA_PREFACE,
+    accept: (socket, rest) => {
+      socket.setNoDelay(true);
+      const decoder = dataFrameDecoder();
+      let call: SocketCall | undefined;
+      const onData = (bytes: Buffer): void => {
+        try {
+          decoder.push(bytes, (kind, payload) => {
+            if (call) {
+              call.frame(kind, payload);
+              return;
+            }
+            if (kind === DataFrameKind.PUBLISH_OPEN) {
+              const publish = new PublishSocketCall(socket, decoder);
+              call = publish;
+              handlers.publish(publish);
+            } else if (kind === DataFrameKind.SUBSCRIBE_OPEN) {
+              const subscribe = new SubscribeSocketCall(socket, decoder, decodeSubscribeOpen(payload));
+              call = subscribe;
+              handlers.subscribe(subscribe);
+            } else {
+              throw decoder.malformed(`a data connection must open with PUBLISH_OPEN or SUBSCRIBE_OPEN, not kind ${kind}`);
+            }
+          });
+        } catch (err) {
+          handlers.malformed(err, `${socket.remoteAddress}:${socket.remotePort}`);
+          socket.destroy();
+        }
+      };
+      socket.on('data', onData);
+      socket.on('error', () => undefined); // 'close' follows and ends the call
+      if (rest.length > 0) onData(rest);
+    },
+  };
+}
+
+/** The shared half of both calls: the socket's end, close and drain as a gRPC server call reports them. */
+abstract class SocketCall extends EventEmitter {
+  private serverEnded = false;
+  private closed = false;
+
+  constructor(
+    protected readonly socket: Socket,
+    protected readonly decoder: FrameDecoder,
+  ) {
+    super();
+    // As on a gRPC call, 'error' reports the client gone; it must never throw for want of a listener.
+    this.on('error', () => undefined);
+    socket.on('drain', () => this.emit('drain'));
+    socket.on('end', () => this.clientEnded());
+    socket.on('close', () => {
+      this.closed = true;
+      if (this.serverEnded) return;
+      this.emit('cancelled');
+      this.emit('error', new Error('the client closed the data connection'));
+    });
+  }
+
+  /** True once the client went away before the server ended the stream. */
+  get cancelled(): boolean {
+    return this.closed && !this.serverEnded;
+  }
+
+  /** The client ended its side of the connection. */
+  protected abstract clientEnded(): void;
+
+  /** A frame after the opening one. */
+  abstract frame(kind: number, payload: Buffer): void;
+
+  end(): void {
+    this.serverEnded = true;
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  /** Drops the connection at once, as a broker that goes away does; the client reports UNAVAILABLE. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  protected writeAll(buffers: Buffer[]): boolean {
+    return writeBuffers(this.socket, buffers);
+  }
+}
+
+class PublishSocketCall extends SocketCall implements PublishCall {
+  private paused = false;
+
+  /** No more frames: the acks still due go out, then the handler ends the stream. */
+  protected clientEnded(): void {
+    this.emit('end');
+  }
+
+  frame(kind: number, payload: Buffer): void {
+    if (kind !== DataFrameKind.PUBLISH) throw this.decoder.malformed(`a publish stream got a frame of kind ${kind}`);
+    this.emit('data', decodePublishFrame(payload, this.decoder));
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  write(ack: PublishAckMsg): boolean {
+    return this.writeAll([encodePublishAck(ack)]);
+  }
+}
+
+class SubscribeSocketCall extends SocketCall implements SubscribeCall {
+  constructor(
+    socket: Socket,
+    decoder: FrameDecoder,
+    readonly request: SubscribeRequestMsg,
+  ) {
+    super(socket, decoder);
+  }
+
+  frame(kind: number): void {
+    throw this.decoder.malformed(`a subscribe stream takes no frames after SUBSCRIBE_OPEN (got kind ${kind})`);
+  }
+
+  /** A subscriber never half-closes: its end is a cancellation, and 'close' reports it. */
+  protected clientEnded(): void {
+    this.socket.destroy();
+  }
+
+  write(frame: RecordsFrameMsg): boolean {
+    return this.writeAll(encodeRecordsFrame(frame));
+  }
+}
