@@ -10,8 +10,13 @@ export const DEFAULT_WRITE_LEASE_MS = 4000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
 /** Default most messages in one frame the broker streams to a subscriber. */
 export const DEFAULT_SUBSCRIBE_BATCH_MESSAGES = 512;
-/** Default most bytes of records in one frame the broker streams to a subscriber. */
-export const DEFAULT_SUBSCRIBE_BATCH_BYTES = 1024 * 1024;
+/**
+ * Default most bytes of records in one frame the broker streams to a subscriber. 256 KiB: a backlog of 1 KiB
+ * messages over 4 queues was consumed at 317-366k msg/s with it, 141-304k with 128 KiB, 145-270k with 1 MiB
+ * (the former default: each frame a fresh MiB to allocate on both sides, and less overlap between the
+ * broker reading the next frame and the consumer decoding this one).
+ */
+export const DEFAULT_SUBSCRIBE_BATCH_BYTES = 256 * 1024;
 /** Publish frames one stream may have waiting for the disk before the broker stops reading it. */
 export const DEFAULT_MAX_PENDING_FRAMES_PER_STREAM = 64;
 
