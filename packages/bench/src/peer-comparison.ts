@@ -11,6 +11,12 @@ import { asyncPublish, backlogConsume, endToEndLatency, syncPublishLatency } fro
 
 /** Counts and windows of the side-by-side scenarios; bounded so a full run takes minutes. */
 export interface ComparisonSettings {
+  /**
+   * Published and consumed on a queue of its own before anything is timed, by every system alike: the peers
+   * are daemons that have run for hours, roomq's broker was started for the run seconds before, and a fresh
+   * process pays for every page of memory it touches the first time (on this VM ~1.5 ms per MB).
+   */
+  warmupCount: number;
   /** Published with `inFlight` unacknowledged, then consumed back as a backlog. */
   count: number;
   inFlight: number;
@@ -25,8 +31,8 @@ export interface ComparisonSettings {
 
 export function comparisonSettings(quick: boolean): ComparisonSettings {
   return quick
-    ? { count: 20_000, inFlight: 1000, latencyCount: 500, e2eRatePerSec: 5000, e2eSeconds: 1.5, e2eWarmupSeconds: 0.5, timeoutMs: 60_000 }
-    : { count: 200_000, inFlight: 1000, latencyCount: 5000, e2eRatePerSec: 5000, e2eSeconds: 10, e2eWarmupSeconds: 1, timeoutMs: 180_000 };
+    ? { warmupCount: 5_000, count: 20_000, inFlight: 1000, latencyCount: 500, e2eRatePerSec: 5000, e2eSeconds: 1.5, e2eWarmupSeconds: 0.5, timeoutMs: 60_000 }
+    : { warmupCount: 100_000, count: 200_000, inFlight: 1000, latencyCount: 5000, e2eRatePerSec: 5000, e2eSeconds: 10, e2eWarmupSeconds: 1, timeoutMs: 180_000 };
 }
 
 export interface ComparisonResult {
@@ -102,6 +108,16 @@ async function measure(subject: Subject, s: ComparisonSettings): Promise<Subject
     }
   };
 
+  await attempt('warm-up', async () => {
+    const session = await subject.openSession('warmup');
+    try {
+      const published = await asyncPublish(session, s.warmupCount, s.inFlight);
+      await backlogConsume(session, published.stored, s.timeoutMs);
+    } finally {
+      await session.close();
+    }
+  });
+
   await attempt('async publish', async () => {
     const session = await subject.openSession('backlog');
     try {
@@ -147,7 +163,8 @@ async function measure(subject: Subject, s: ComparisonSettings): Promise<Subject
 
 function describeSetup(s: ComparisonSettings): string {
   return [
-    `1 KiB messages. Async publish: ${formatValue(s.count)} messages with ${formatValue(s.inFlight)} unacknowledged, into a fresh queue (roomq: a topic of 4 queues on one broker; peers: one stream or queue),`,
+    `1 KiB messages. First, untimed, every system publishes and consumes ${formatValue(s.warmupCount)} messages on a queue of its own (a warm-up: the peers are long-running daemons, roomq's broker starts with the run).`,
+    `Async publish: ${formatValue(s.count)} messages with ${formatValue(s.inFlight)} unacknowledged, into a fresh queue (roomq: a topic of 4 queues on one broker; peers: one stream or queue),`,
     'then consumed back as a backlog by a new group (timed from the first message to the last; acknowledged in batches, as a roomq consumer commits offsets).',
     `Sync publish: ${formatValue(s.latencyCount)} publishes, one in flight. End-to-end: a publisher on a 1 ms tick at ${formatValue(s.e2eRatePerSec)} msg/s for ${s.e2eSeconds} s after ${s.e2eWarmupSeconds} s of warm-up, a consumer already subscribed; publish call to handler, one clock.`,
     'Every server runs on this machine and disk; every client runs in the bench process, one system at a time.',
