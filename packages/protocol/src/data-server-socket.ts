@@ -31,14 +31,27 @@ export interface DataHandlers {
   malformed(err: unknown, peer: string): void;
 }
 
+/** The data path's side of the port, and a way to drop its connections when the server stops. */
+export interface DataProtocol extends SniffedProtocol {
+  /** Drops every open data connection; clients report UNAVAILABLE and retry elsewhere or later. */
+  closeAll(): void;
+}
+
 /**
  * The data path as a protocol of a broker's port (data-frames.ts): a connection's first frame opens a Publish
  * or a Subscribe, which `handlers` serve exactly as they serve the gRPC DataService's calls.
  */
-export function dataProtocol(handlers: DataHandlers): SniffedProtocol {
+export function dataProtocol(handlers: DataHandlers): DataProtocol {
+  const open = new Set<Socket>();
   return {
     preface: DATA_PREFACE,
+    closeAll: () => {
+      for (const socket of open) socket.destroy();
+      open.clear();
+    },
     accept: (socket, rest) => {
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
       socket.setNoDelay(true);
       const decoder = dataFrameDecoder();
       let call: SocketCall | undefined;

@@ -28,7 +28,7 @@ export {
   encodeSubscribeOpen,
 } from './data-frames.js';
 export { dataProtocol } from './data-server-socket.js';
-export type { DataHandlers, PublishCall, SubscribeCall } from './data-server-socket.js';
+export type { DataHandlers, DataProtocol, PublishCall, SubscribeCall } from './data-server-socket.js';
 export type { SniffedProtocol, SniffingListener } from './port-sniffer.js';
 export { crc32, crc32c } from './checksums.js';
 export {

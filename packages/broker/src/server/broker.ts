@@ -1,6 +1,6 @@
 import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { RoomqError, dataProtocol, dataServiceDefinition, listenSniffing, messagingServiceDefinition, type BrokerStateMsg, type SniffingListener } from '@roomq/protocol';
+import { RoomqError, dataProtocol, dataServiceDefinition, listenSniffing, messagingServiceDefinition, type BrokerStateMsg, type DataProtocol, type SniffingListener } from '@roomq/protocol';
 import { MessageStore } from '../store/index.js';
 import { brokerName, type BrokerConfig } from './broker-config.js';
 import { dataHandlers, dataService, type DataServiceDeps } from './data-service.js';
@@ -38,6 +38,7 @@ export class Broker {
   private store: MessageStore | undefined;
   private server: Server | undefined;
   private listener: SniffingListener | undefined;
+  private dataPath: DataProtocol | undefined;
   private link: RouterLink | undefined;
   private replication: ReplicationRole | undefined;
   private leadership: Leadership | undefined;
@@ -122,7 +123,9 @@ export class Broker {
       maxPendingFramesPerStream: config.maxPendingFramesPerStream,
     };
     // One port: gRPC, chain replication for replicas and the SDK's data path (listenSniffing tells them apart).
-    const listener = await listenSniffing(host, Number(portText), server, [replication.protocol(), dataProtocol(dataHandlers(dataDeps))]).catch((err: Error) => {
+    const dataPath = dataProtocol(dataHandlers(dataDeps));
+    this.dataPath = dataPath;
+    const listener = await listenSniffing(host, Number(portText), server, [replication.protocol(), dataPath]).catch((err: Error) => {
       throw wrapBindError(err, config.listen);
     });
     this.listener = listener;
@@ -269,6 +272,8 @@ export class Broker {
     } catch (err) {
       this.logger.warn({ err }, 'closing router link failed');
     }
+    // Producers and consumers on the data path reconnect elsewhere or later, as after a gRPC shutdown.
+    this.dataPath?.closeAll();
     try {
       await this.replication?.close();
     } catch (err) {
