@@ -1,9 +1,9 @@
-import { credentials, type Client, type ClientReadableStream } from '@grpc/grpc-js';
 import { Admin, Producer } from '@roomq/client';
 import { ReplicatedGroup, percentiles } from '@roomq/cli';
-import { RecordType, dataServiceClient, forEachRecord, type RecordsFrameMsg } from '@roomq/protocol';
+import { RecordType, forEachRecord } from '@roomq/protocol';
 import { createTopic, publishThroughput } from './client-path.js';
 import { BenchCluster } from './local-servers.js';
+import { rawSubscribe } from './raw-subscriber.js';
 
 const BODY = Buffer.alloc(1024, 0x63);
 
@@ -47,27 +47,26 @@ export async function pairedChainPublish(parent: string, modes: readonly string[
 
 /**
  * Replication lag at a steady rate: an async master → replica over a room link with `delayMs` each way; a
- * subscriber on the replica measures, for every message, replica arrival time minus the master's store time.
+ * subscriber on the replica's data path measures, for every message, replica arrival time minus the master's
+ * store time.
  */
 export async function steadyLag(parent: string, ratePerSec: number, seconds: number, delayMs: number): Promise<Record<string, number>> {
   const group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: 'async', linkDelayMs: delayMs, logLevel: 'warn', parentDir: parent, segmentSizeBytes: 256 * 1024 * 1024 });
   const lags: number[] = [];
-  const Ctor = dataServiceClient();
-  const client = new Ctor(group.endpoint(1), credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20, 'grpc-node.flow_control_window': 8 << 20 }) as unknown as Client & Record<string, (req: unknown) => ClientReadableStream<RecordsFrameMsg>>;
-  const streams: ClientReadableStream<RecordsFrameMsg>[] = [];
+  const subscriptions: Array<() => void> = [];
   try {
     await createTopic(group.routerEndpoint, 'lag', 4);
     const producer = new Producer({ routers: [group.routerEndpoint], topics: ['lag'] });
     await producer.start();
     await producer.send({ topic: 'lag', body: BODY });
     for (let queueId = 0; queueId < 4; queueId++) {
-      const stream = client['Subscribe']!({ group: 'bench-lag', topic: 'lag', queue_id: queueId, offset: 0 });
-      stream.on('data', (frame: RecordsFrameMsg) => {
-        const now = Date.now();
-        if (frame.records) forEachRecord(frame.records, (r) => r.type === RecordType.MESSAGE && lags.push(now - r.storeTimestampMs));
-      });
-      stream.on('error', () => undefined);
-      streams.push(stream);
+      const request = { group: 'bench-lag', topic: 'lag', queue_id: queueId, offset: 0, max_batch_messages: 0, max_batch_bytes: 0 };
+      subscriptions.push(
+        rawSubscribe(group.endpoint(1), request, (frame) => {
+          const now = Date.now();
+          if (frame.records) forEachRecord(frame.records, (r) => r.type === RecordType.MESSAGE && lags.push(now - r.storeTimestampMs));
+        }),
+      );
     }
     // Steady load: a burst every 10 ms sized for the target rate.
     const perTick = Math.max(1, Math.round(ratePerSec / 100));
@@ -84,8 +83,7 @@ export async function steadyLag(parent: string, ratePerSec: number, seconds: num
     await producer.close();
     return percentiles(lags.slice(Math.floor(lags.length / 10)), [50, 99, 99.9]);
   } finally {
-    for (const s of streams) s.cancel();
-    client.close();
+    for (const close of subscriptions) close();
     await group.stop();
   }
 }
