@@ -30,8 +30,14 @@ const RECORDS_HEADER_BYTES = 16;
 const publishMethod = () => dataServiceDefinition()['Publish']!;
 const subscribeMethod = () => dataServiceDefinition()['Subscribe']!;
 
-export function dataFrameDecoder(): FrameDecoder {
-  return new FrameDecoder('data stream');
+/**
+ * Frames larger than this are refused on a broker's data path before anything is allocated for them: the
+ * gRPC DataService's message limit, so a client cannot make a broker reserve more than a publish may carry.
+ */
+export const MAX_DATA_FRAME_BYTES = 64 * 1024 * 1024;
+
+export function dataFrameDecoder(maxFrameBytes = MAX_DATA_FRAME_BYTES): FrameDecoder {
+  return new FrameDecoder('data stream', maxFrameBytes);
 }
 
 export function encodePublishOpen(): Buffer {

@@ -40,8 +40,14 @@ export class FrameDecoder {
   private payloadFilled = 0;
   private kind = 0;
 
-  /** @param stream names the stream in errors, e.g. `replication stream`. */
-  constructor(private readonly stream: string) {}
+  /**
+   * @param stream names the stream in errors, e.g. `replication stream`.
+   * @param maxFrameBytes larger frames are refused before anything is allocated for them.
+   */
+  constructor(
+    private readonly stream: string,
+    private readonly maxFrameBytes = MAX_FRAME_BYTES,
+  ) {}
 
   /** Calls `onFrame` for every whole frame in `bytes` (and what came before); throws BAD_REQUEST on a malformed stream. */
   push(bytes: Buffer, onFrame: (kind: number, payload: Buffer) => void): void {
@@ -54,7 +60,7 @@ export class FrameDecoder {
         at += n;
         if (this.headerFilled < FRAME_HEADER_BYTES) return;
         const length = this.header.readUInt32BE(0);
-        if (length < 1 || length > MAX_FRAME_BYTES) throw this.malformed(`a frame claims ${length} bytes (at least 1, at most ${MAX_FRAME_BYTES})`);
+        if (length < 1 || length > this.maxFrameBytes) throw this.malformed(`a frame claims ${length} bytes (at least 1, at most ${this.maxFrameBytes})`);
         this.kind = this.header[4]!;
         const size = length - 1;
         if (bytes.length - at >= size) {

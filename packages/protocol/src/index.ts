@@ -17,6 +17,7 @@ export { FRAME_HEADER_BYTES, FrameDecoder, MAX_FRAME_BYTES, encodeFrame, frameHe
 export {
   DATA_PREFACE,
   DataFrameKind,
+  MAX_DATA_FRAME_BYTES,
   dataFrameDecoder,
   decodeBrokerDataFrame,
   decodePublishFrame,

@@ -1,6 +1,6 @@
 import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { RoomqError, dataProtocol, dataServiceDefinition, listenSniffing, messagingServiceDefinition, type BrokerStateMsg, type DataProtocol, type SniffingListener } from '@roomq/protocol';
+import { MAX_DATA_FRAME_BYTES, RoomqError, dataProtocol, dataServiceDefinition, listenSniffing, messagingServiceDefinition, type BrokerStateMsg, type DataProtocol, type SniffingListener } from '@roomq/protocol';
 import { MessageStore } from '../store/index.js';
 import { brokerName, type BrokerConfig } from './broker-config.js';
 import { dataHandlers, dataService, type DataServiceDeps } from './data-service.js';
@@ -16,8 +16,11 @@ import { TopicTable } from './topic-table.js';
 
 export type BrokerStatus = 'new' | 'starting' | 'ready' | 'failed' | 'stopping' | 'closed';
 
-/** gRPC limits sized so a maximal message fits; the producer batches well below this. */
-const MAX_GRPC_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * gRPC limits sized so a maximal message fits (the producer batches well below this): the data path's frame
+ * limit, so both ways into the broker take the same publish.
+ */
+const MAX_GRPC_MESSAGE_BYTES = MAX_DATA_FRAME_BYTES;
 /** How long close() lets open calls finish before cutting them. */
 const SHUTDOWN_GRACE_MS = 2000;
 
