@@ -72,7 +72,13 @@ function malformed(what: string): RoomqError {
   return new RoomqError('BAD_REQUEST', `malformed replication stream: ${what}`);
 }
 
-/** A decoder of the replication stream's frames. */
-export function replicationFrameDecoder(): FrameDecoder {
-  return new FrameDecoder('replication stream');
+/**
+ * Most bytes a replica's own frame (hello, progress) may claim at its upstream: reports are small, and anyone
+ * who reaches the broker's port can open a replication connection, so this is what one can make it reserve.
+ */
+export const MAX_REPLICA_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** A decoder of the replication stream's frames; `maxFrameBytes` as the receiving side allows. */
+export function replicationFrameDecoder(maxFrameBytes?: number): FrameDecoder {
+  return new FrameDecoder('replication stream', maxFrameBytes);
 }

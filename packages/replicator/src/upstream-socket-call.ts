@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { fromGrpcError, isRoomqError, toWireStatus, writeBuffers } from '@roomq/protocol';
-import { replicationFrameDecoder, decodeReplicaPayload, encodeUpstreamFrame } from './replication-frames.js';
+import { MAX_REPLICA_FRAME_BYTES, decodeReplicaPayload, encodeUpstreamFrame, replicationFrameDecoder } from './replication-frames.js';
 import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
 
 /**
@@ -11,7 +11,7 @@ import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire
  * the stream with that error, which reaches the replica as a refusal carrying its code and message.
  */
 export class UpstreamSocketCall extends EventEmitter {
-  private readonly decoder = replicationFrameDecoder();
+  private readonly decoder = replicationFrameDecoder(MAX_REPLICA_FRAME_BYTES);
   private finished = false;
 
   constructor(
