@@ -9,8 +9,15 @@ import { runCli, type CliResult } from './helpers/cli.js';
  * warmup and cut so both drills fit in about a minute on two cores.
  */
 
-/** Each drill: ~5 s to start, 3 s warmup, 5 s cut, failback, drain, checks; generous for a loaded machine. */
-const DRILL_TIMEOUT_MS = 100_000;
+/**
+ * Each drill: ~12 s to start six brokers and two routers, 3 s warmup, 5 s cut, a restart of the room's four
+ * processes one after another (7 s on a quiet machine, 19 s beside two busy loops), failback, drain, checks.
+ * The kill drill took 35 s alone and 46 s in a full `npm test`, and once over 100 s when the suite's other
+ * files loaded both cores: generous, since a drill that hangs still fails here.
+ */
+const DRILL_TIMEOUT_MS = 180_000;
+/** The drill process is given up on first, so a stuck drill fails with its progress lines, not a bare timeout. */
+const DRILL_CLI_TIMEOUT_MS = DRILL_TIMEOUT_MS - 10_000;
 /** The partition drill's write lease: short, so the isolated room must stop acknowledging well within the cut. */
 const LEASE_MS = 2_000;
 
@@ -31,7 +38,7 @@ function explain(r: Report): string {
 
 describe('roomq drill', () => {
   it('kill -9 of a whole room under sync:1: nothing acknowledged lost, offsets never back, producers recover in under 3 s, roles and logs restored', async () => {
-    const result = await runCli(['drill', '--mode', 'kill', '--room', 'dc1', '--rate', '100', '--warmup-s', '3', '--cut-s', '5', '--replication', 'sync:1', '--json'], { timeoutMs: DRILL_TIMEOUT_MS });
+    const result = await runCli(['drill', '--mode', 'kill', '--room', 'dc1', '--rate', '100', '--warmup-s', '3', '--cut-s', '5', '--replication', 'sync:1', '--json'], { timeoutMs: DRILL_CLI_TIMEOUT_MS });
     const r = report(result);
     const why = explain(r);
     expect(r['mode']).toBe('kill');
@@ -56,7 +63,7 @@ describe('roomq drill', () => {
     // async replication: the isolated room's masters can acknowledge on their own until the lease runs out (with
     // sync:1 their cross-room replica holds every acknowledgement back), so the lease and the quarantine are
     // what keep those writes from being lost or silently dropped.
-    const result = await runCli(['drill', '--mode', 'partition', '--room', 'dc1', '--rate', '100', '--warmup-s', '3', '--cut-s', '5', '--replication', 'async', '--lease-ms', String(LEASE_MS), '--json'], { timeoutMs: DRILL_TIMEOUT_MS });
+    const result = await runCli(['drill', '--mode', 'partition', '--room', 'dc1', '--rate', '100', '--warmup-s', '3', '--cut-s', '5', '--replication', 'async', '--lease-ms', String(LEASE_MS), '--json'], { timeoutMs: DRILL_CLI_TIMEOUT_MS });
     const r = report(result);
     const why = explain(r);
     expect(r['mode']).toBe('partition');
