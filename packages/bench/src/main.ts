@@ -204,15 +204,23 @@ function addDrillFigures(report: Report, drill: Extract<DrillOutcome, { status: 
   if (drill.note) progress(`  ${drill.note}`);
 }
 
-main().catch((err: unknown) => {
-  // A bad flag is the user's to fix: its message names the flag, a stack would only bury it.
-  if (isRoomqError(err) && err.code === 'CONFIG_INVALID') {
-    process.stderr.write(`${err.message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+main()
+  .catch((err: unknown) => {
+    // A bad flag is the user's to fix: its message names the flag, a stack would only bury it.
+    if (isRoomqError(err) && err.code === 'CONFIG_INVALID') {
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    // Exit once everything is written rather than when the event loop runs dry: a full run that had written
+    // its results sat at 100% CPU for 40 minutes in Node's exit cleanup (node::Environment::CleanupHandles
+    // spinning in uv_run, as in nodejs/node#47748), skewing everything measured beside it. The empty writes
+    // wait until stdout and stderr have taken what came before, so a piped --json line is never cut.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit()));
+  });
 
 
