@@ -3,9 +3,7 @@ import {
   RoomqError,
   SILENT_LOGGER,
   backoffDelayMs,
-  fromGrpcError,
   fromWireStatus,
-  isRoomqError,
   parseConfig,
   sleep,
   toRoomqError,
@@ -355,8 +353,7 @@ export class ReplicaFollower {
       let error: RoomqError;
       if (signal.aborted) error = toRoomqError(signal.reason, 'CLOSED');
       else if (idleFired) error = new RoomqError('TIMEOUT', `nothing from the upstream ${upstream} for ${this.options.idleTimeoutMs} ms (idleTimeoutMs)`);
-      else if (isRoomqError(caught)) error = caught;
-      else error = fromGrpcError(caught, { endpoint: upstream });
+      else error = toRoomqError(caught, 'UNAVAILABLE', `replication from ${upstream}`);
       throw new SessionError(error, progressed);
     } finally {
       clearTimeout(idle);

@@ -53,7 +53,7 @@ export class ReplicaSocketStream extends Readable {
   private receive(bytes: Buffer): void {
     try {
       this.decoder.push(bytes, (kind, payload) => {
-        if (!this.push(decodeUpstreamPayload(kind, payload) satisfies WireUpstreamMessage)) this.socket.pause();
+        if (!this.push(decodeUpstreamPayload(kind, payload, this.decoder) satisfies WireUpstreamMessage)) this.socket.pause();
       });
     } catch (err) {
       this.destroy(err as Error);

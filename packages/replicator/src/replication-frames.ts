@@ -1,4 +1,4 @@
-import { FRAME_HEADER_BYTES, FrameDecoder, RoomqError, encodeFrame, frameHeader, readU64, replicationServiceDefinition, writeU64 } from '@roomq/protocol';
+import { FRAME_HEADER_BYTES, FrameDecoder, encodeFrame, frameHeader, readU64, replicationServiceDefinition, writeU64 } from '@roomq/protocol';
 import type { WireLogChunk, WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
 
 /**
@@ -48,14 +48,14 @@ export function encodeUpstreamFrame(message: WireUpstreamMessage): Buffer[] {
   return [encodeFrame(FrameKind.UPSTREAM, method().responseSerialize(message))];
 }
 
-export function decodeReplicaPayload(kind: number, payload: Buffer): WireReplicaMessage {
-  if (kind !== FrameKind.REPLICA) throw malformed(`a replica sent a frame of kind ${kind}`);
+export function decodeReplicaPayload(kind: number, payload: Buffer, decoder: FrameDecoder): WireReplicaMessage {
+  if (kind !== FrameKind.REPLICA) throw decoder.malformed(`a replica sent a frame of kind ${kind}`);
   return method().requestDeserialize(payload) as WireReplicaMessage;
 }
 
-export function decodeUpstreamPayload(kind: number, payload: Buffer): WireUpstreamMessage {
+export function decodeUpstreamPayload(kind: number, payload: Buffer, decoder: FrameDecoder): WireUpstreamMessage {
   if (kind === FrameKind.CHUNK) {
-    if (payload.length < CHUNK_HEADER_BYTES) throw malformed(`a chunk frame of ${payload.length} bytes is shorter than its header`);
+    if (payload.length < CHUNK_HEADER_BYTES) throw decoder.malformed(`a chunk frame of ${payload.length} bytes is shorter than its header`);
     const chunk: WireLogChunk = {
       offset: readU64(payload, 0),
       upstream_end_offset: readU64(payload, 8),
@@ -65,11 +65,7 @@ export function decodeUpstreamPayload(kind: number, payload: Buffer): WireUpstre
     return { kind: 'chunk', chunk };
   }
   if (kind === FrameKind.UPSTREAM) return method().responseDeserialize(payload) as WireUpstreamMessage;
-  throw malformed(`the upstream sent a frame of kind ${kind}`);
-}
-
-function malformed(what: string): RoomqError {
-  return new RoomqError('BAD_REQUEST', `malformed replication stream: ${what}`);
+  throw decoder.malformed(`the upstream sent a frame of kind ${kind}`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { RoomqError, SILENT_LOGGER, parseConfig, toGrpcError, type SniffedProtocol } from '@roomq/protocol';
+import { RoomqError, SILENT_LOGGER, parseConfig, type SniffedProtocol } from '@roomq/protocol';
 import { z } from 'zod';
 import type { MemberProgress, ProgressSource } from './member-progress.js';
 import { mergeOffsetCommits, type OffsetCommit } from './offset-commit.js';
@@ -127,7 +127,7 @@ export class UpstreamServer implements ProgressSource {
 
   private async serve(call: ReplicateCall): Promise<void> {
     if (this.closing) {
-      call.emit('error', toGrpcError(new RoomqError('UNAVAILABLE', `${this.options.member} is closing; replicate from it once it is back`)));
+      call.emit('error', new RoomqError('UNAVAILABLE', `${this.options.member} is closing; replicate from it once it is back`));
       return;
     }
     const session = new UpstreamSession(call, {

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { RoomqError, toGrpcError, toRoomqError, toWireStatus, type Logger } from '@roomq/protocol';
+import { RoomqError, toRoomqError, toWireStatus, type Logger } from '@roomq/protocol';
 import { checkEpoch } from './epoch-check.js';
 import { chunkTail } from './log-chunk.js';
 import { nextRecordOffset, resumeOffset } from './log-position.js';
@@ -20,8 +20,8 @@ import {
 } from './replication-wire.js';
 
 /**
- * One replica's stream as the session uses it: a gRPC server call, or a TCP connection shaped like one
- * (UpstreamSocketCall). emit('error', err) ends it with that error.
+ * One replica's stream as the session uses it (UpstreamSocketCall over TCP). emit('error', err) ends it with
+ * that error, which reaches the replica as a refusal.
  */
 export type ReplicateCall = Pick<EventEmitter, 'on' | 'off' | 'emit'> & {
   write(message: WireUpstreamMessage): boolean;
@@ -113,7 +113,7 @@ export class UpstreamSession {
 
   private fail(error: RoomqError): void {
     try {
-      this.call.emit('error', toGrpcError(error));
+      this.call.emit('error', error);
     } catch {
       // the stream may already be gone; nothing left to tell the replica
     }

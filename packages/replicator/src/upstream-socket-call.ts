@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { fromGrpcError, isRoomqError, toWireStatus, writeBuffers } from '@roomq/protocol';
+import { toRoomqError, toWireStatus, writeBuffers } from '@roomq/protocol';
 import { MAX_REPLICA_FRAME_BYTES, decodeReplicaPayload, encodeUpstreamFrame, replicationFrameDecoder } from './replication-frames.js';
 import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
 
 /**
  * The upstream's side of one replication connection over TCP (replication-frames.ts), shaped like the gRPC
- * server call UpstreamSession was written for: 'data' per replica message, write() with 'drain', end(),
+ * server call UpstreamSession was first written for: 'data' per replica message, write() with 'drain', end(),
  * 'end' when the replica half-closes, 'cancelled' when the connection drops, and emit('error', err) to end
  * the stream with that error, which reaches the replica as a refusal carrying its code and message.
  */
@@ -57,7 +57,7 @@ export class UpstreamSocketCall extends EventEmitter {
 
   private receive(bytes: Buffer): void {
     try {
-      this.decoder.push(bytes, (kind, payload) => this.emit('data', decodeReplicaPayload(kind, payload) satisfies WireReplicaMessage));
+      this.decoder.push(bytes, (kind, payload) => this.emit('data', decodeReplicaPayload(kind, payload, this.decoder) satisfies WireReplicaMessage));
     } catch (err) {
       this.emit('error', err);
     }
@@ -65,7 +65,7 @@ export class UpstreamSocketCall extends EventEmitter {
 
   private finishWith(err: unknown): void {
     if (this.finished) return;
-    const error = isRoomqError(err) ? err : fromGrpcError(err);
+    const error = toRoomqError(err, 'INTERNAL', 'replication stream');
     this.write({ refusal: toWireStatus(error) });
     this.end();
   }

@@ -39,13 +39,14 @@ describe('replication frames', () => {
     ]);
     for (const piece of [1, 7, 4096, stream.length]) {
       const got = frames(stream, piece);
+      const decoder = replicationFrameDecoder();
       expect(got.map((f) => f.kind)).toEqual([FrameKind.REPLICA, FrameKind.CHUNK, FrameKind.CHUNK, FrameKind.UPSTREAM]);
-      expect(decodeReplicaPayload(got[0]!.kind, got[0]!.payload)).toMatchObject({ kind: 'hello', hello: { member: 'broker-a/1@dc2', log_end_offset: 123, last_epoch: 2 } });
-      const chunk = decodeUpstreamPayload(got[1]!.kind, got[1]!.payload);
+      expect(decodeReplicaPayload(got[0]!.kind, got[0]!.payload, decoder)).toMatchObject({ kind: 'hello', hello: { member: 'broker-a/1@dc2', log_end_offset: 123, last_epoch: 2 } });
+      const chunk = decodeUpstreamPayload(got[1]!.kind, got[1]!.payload, decoder);
       expect(chunk).toMatchObject({ kind: 'chunk', chunk: { offset: 123, upstream_end_offset: 999, master_time_ms: 5 } });
       expect(chunk.chunk!.records!.equals(Buffer.alloc(70_000, 1))).toBe(true);
-      expect(decodeUpstreamPayload(got[2]!.kind, got[2]!.payload).chunk!.records).toHaveLength(0);
-      expect(decodeUpstreamPayload(got[3]!.kind, got[3]!.payload)).toMatchObject({ kind: 'refusal', refusal: { code: 5, message: 'diverged' } });
+      expect(decodeUpstreamPayload(got[2]!.kind, got[2]!.payload, decoder).chunk!.records).toHaveLength(0);
+      expect(decodeUpstreamPayload(got[3]!.kind, got[3]!.payload, decoder)).toMatchObject({ kind: 'refusal', refusal: { code: 5, message: 'diverged' } });
     }
   });
 
@@ -55,8 +56,8 @@ describe('replication frames', () => {
     expect(() => replicationFrameDecoder().push(huge, () => undefined)).toThrow(/malformed replication stream: a frame claims/);
     const empty = Buffer.alloc(5);
     expect(() => replicationFrameDecoder().push(empty, () => undefined)).toThrow(/claims 0 bytes/);
-    expect(() => decodeReplicaPayload(FrameKind.CHUNK, Buffer.alloc(24))).toThrow(/a replica sent a frame of kind 3/);
-    expect(() => decodeUpstreamPayload(FrameKind.REPLICA, Buffer.alloc(0))).toThrow(/the upstream sent a frame of kind 1/);
-    expect(() => decodeUpstreamPayload(FrameKind.CHUNK, Buffer.alloc(10))).toThrow(/shorter than its header/);
+    expect(() => decodeReplicaPayload(FrameKind.CHUNK, Buffer.alloc(24), replicationFrameDecoder())).toThrow(/a replica sent a frame of kind 3/);
+    expect(() => decodeUpstreamPayload(FrameKind.REPLICA, Buffer.alloc(0), replicationFrameDecoder())).toThrow(/the upstream sent a frame of kind 1/);
+    expect(() => decodeUpstreamPayload(FrameKind.CHUNK, Buffer.alloc(10), replicationFrameDecoder())).toThrow(/shorter than its header/);
   });
 });

@@ -716,6 +716,7 @@ export class MessageStore {
     for (let first = 0; first < count; ) {
       // A span: records close together in one segment, fetched together.
       let last = first;
+      let recordBytes = sizes[first]!;
       const segment = this.log.segmentIndexFor(positions[first]!);
       while (
         last + 1 < count &&
@@ -724,18 +725,30 @@ export class MessageStore {
         this.log.segmentIndexFor(positions[last + 1]!) === segment
       ) {
         last++;
+        recordBytes += sizes[last]!;
       }
       const spanStart = positions[first]!;
       const spanLength = positions[last]! + sizes[last]! - spanStart;
-      // Each record is copied once into `records`: from the tail cache, from read blocks, or from one read of the span.
+      // Each record lands in `records` once: from the tail cache, from read blocks, or from one read of the span,
+      // which goes straight into place when the span is this queue's records back to back.
       const inTail = this.tail.has(spanStart, spanLength);
-      const span = inTail || (this.blocks.enabled && spanLength >= BLOCK_READ_MIN_BYTES) ? undefined : await this.log.read(spanStart, spanLength);
+      const viaBlocks = !inTail && this.blocks.enabled && spanLength >= BLOCK_READ_MIN_BYTES;
+      const inPlace = !inTail && !viaBlocks && spanLength === recordBytes;
+      let span: Buffer | undefined;
+      if (inPlace) {
+        const got = await this.log.read(spanStart, spanLength, records.subarray(filled, filled + spanLength));
+        // A file shorter than its queue says: zeros, never stale memory, fail the records' checks.
+        records.fill(0, filled + got.length, filled + spanLength);
+      } else if (!inTail && !viaBlocks) {
+        span = await this.log.read(spanStart, spanLength);
+        if (span.length < spanLength) span = Buffer.concat([span, Buffer.alloc(spanLength - span.length)]);
+      }
       for (let i = first; i <= last; i++) {
         const position = positions[i]!;
         const size = sizes[i]!;
         if (inTail) this.tail.copyTo(position, size, records, filled);
         else if (span) span.copy(records, filled, position - spanStart, position - spanStart + size);
-        else await this.copyFromBlocks(position, size, records, filled);
+        else if (viaBlocks) await this.copyFromBlocks(position, size, records, filled);
         const problem = this.checkRecord(records, filled, position, size, queueId, fromOffset + i, inTail);
         if (problem) {
           // A bad record ends the read: the good ones before it are served, it never is.
