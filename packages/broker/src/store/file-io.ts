@@ -10,11 +10,12 @@ export interface StoreFile {
   writev(buffers: Buffer[], position: number): Promise<void>;
   datasync(): Promise<void>;
   /**
-   * Writes all of `buffers` at `position` and fdatasyncs, on the calling thread (it blocks the event loop for
-   * one disk flush). Only for small groups, where it saves the two thread-pool round trips of writev() plus
-   * datasync(). Optional: files that inject faults in tests leave it out, so their writes take the async path.
+   * Writes all of `buffers` at `position`, and fdatasyncs when `sync`, on the calling thread (it blocks the
+   * event loop for one disk flush, or one copy into the page cache). Only for small groups, where it saves the
+   * thread-pool round trips of writev() (plus datasync()). Optional: files that inject faults in tests leave it
+   * out, so their writes take the async path.
    */
-  writevAndSyncNow?(buffers: Buffer[], position: number): void;
+  writevNow?(buffers: Buffer[], position: number, sync: boolean): void;
   /**
    * Writes `length` zero bytes at `position` (no fdatasync). For preallocating commit-log space ahead of the
    * writer (zero-ahead.ts). Optional: files that inject faults in tests leave it out unless the test is about
@@ -73,7 +74,7 @@ class NodeStoreFile implements StoreFile {
     return this.handle.datasync();
   }
 
-  writevAndSyncNow(buffers: Buffer[], position: number): void {
+  writevNow(buffers: Buffer[], position: number, sync: boolean): void {
     let pending = buffers;
     let at = position;
     while (pending.length > 0) {
@@ -81,7 +82,7 @@ class NodeStoreFile implements StoreFile {
       at += written;
       pending = unwritten(pending, written);
     }
-    fdatasyncSync(this.handle.fd);
+    if (sync) fdatasyncSync(this.handle.fd);
   }
 
   writeZeros(position: number, length: number): Promise<void> {

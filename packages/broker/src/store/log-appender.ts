@@ -76,13 +76,15 @@ function newChunk(segmentBase: number, filePosition: number): Chunk {
   return { segmentBase, filePosition, parts: [], writtenParts: 0, writtenBytes: 0, writes: [] };
 }
 
-/** Runs `work.whileWriting` while `io` is in progress; returns what is left to run (nothing). */
 /**
- * Sync-mode groups up to this size are written and fdatasynced on the event loop thread: a light load (one
- * message in flight) then waits for one disk flush instead of a flush plus two thread-pool round trips
- * (~0.1 ms here). Bigger groups, which come with load, stay off the loop so encoding overlaps the disk.
+ * Groups up to this size are written (and in sync mode fdatasynced) on the event loop thread: a light load
+ * (one message in flight, or a few per millisecond) then waits for the disk alone instead of also for one or
+ * two thread-pool round trips (~0.1 ms here). Bigger groups, which come with load, stay off the loop so
+ * encoding overlaps the disk.
  */
 const INLINE_SYNC_MAX_BYTES = 32 * 1024;
+
+/** Runs `work.whileWriting` while `io` is in progress; returns what is left to run (nothing). */
 
 function overlap(work: SealedGroup | undefined, io: Promise<unknown>): undefined {
   if (!work) return undefined;
@@ -276,11 +278,11 @@ export class LogAppender {
   }
 
   /**
-   * Writes and fdatasyncs a small chunk that no write-ahead has started, on this thread. Returns false when the
-   * chunk is too big or the file cannot do it, leaving it to the async path.
+   * Writes (and in sync mode fdatasyncs) a small chunk that no write-ahead has started, on this thread. Returns
+   * false when the chunk is too big or the file cannot do it, leaving it to the thread pool.
    */
   private writeInline(target: { file: StoreFile; path: string }, chunk: Chunk): boolean {
-    if (chunk.writes.length > 0 || chunk.writtenParts > 0 || !target.file.writevAndSyncNow) return false;
+    if (chunk.writes.length > 0 || chunk.writtenParts > 0 || !target.file.writevNow) return false;
     const buffers: Buffer[] = [];
     let bytes = 0;
     for (const part of chunk.parts) {
@@ -289,9 +291,9 @@ export class LogAppender {
     }
     if (bytes > INLINE_SYNC_MAX_BYTES) return false;
     try {
-      target.file.writevAndSyncNow(buffers, chunk.filePosition);
+      target.file.writevNow(buffers, chunk.filePosition, this.sync);
     } catch (err) {
-      throw new StorageIoError('write and fdatasync the commit log', target.path, err);
+      throw new StorageIoError(this.sync ? 'write and fdatasync the commit log' : 'write to the commit log', target.path, err);
     }
     chunk.writtenParts = chunk.parts.length;
     chunk.writtenBytes = bytes;
@@ -337,7 +339,7 @@ export class LogAppender {
           const target = await this.fileFor(chunk.segmentBase);
           const zeroing = this.zeroWriteUnder(chunk);
           if (zeroing) await zeroing;
-          if (this.sync && group.chunks.length === 1 && this.writeInline(target, chunk)) continue;
+          if (group.chunks.length === 1 && this.writeInline(target, chunk)) continue;
           if (chunk.writtenParts < chunk.parts.length) this.writeParts(target, chunk);
           const writing = chunk.writes.length === 1 ? chunk.writes[0]! : Promise.all(chunk.writes);
           if (!this.sync) work = overlap(work, writing);
