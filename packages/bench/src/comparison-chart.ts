@@ -25,6 +25,7 @@ export function comparisonChart(result: ComparisonResult, subtitle: string): str
       title,
       bars: [
         { label: result.roomq.shortLabel, value: row.roomq, text: row.roomq === undefined ? '' : formatValue(row.roomq), highlight: true, hatched: !result.roomq.durability.fsyncedBeforeAck },
+        ...(result.roomqAsync ? [{ label: result.roomqAsync.shortLabel, value: row.roomqAsync, text: row.roomqAsync === undefined ? '' : formatValue(row.roomqAsync), highlight: true, hatched: true }] : []),
         ...result.peers.map((peer, i) => {
           const cell = row.peers[i]!;
           const text = cell.value === undefined ? '' : `${formatValue(cell.value)}${cell.advantage === undefined ? '' : `  (roomq ${formatRatio(cell.advantage)})`}`;

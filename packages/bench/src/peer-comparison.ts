@@ -38,7 +38,10 @@ export function comparisonSettings(quick: boolean): ComparisonSettings {
 export interface ComparisonResult {
   settings: ComparisonSettings;
   setup: string;
+  /** roomq as it ships: sync flush, every ack fsynced. */
   roomq: SubjectResult;
+  /** roomq with async flush, the like of the peers that ack before fsync; absent when it could not start. */
+  roomqAsync: SubjectResult | undefined;
   peers: SubjectResult[];
   skipped: SkippedPeer[];
   rows: ComparisonRow[];
@@ -50,17 +53,20 @@ const PROBE_TIMEOUT_MS = 1_000;
 /** At 5k msg/s every message should be in well within this after the last send. */
 const E2E_DRAIN_TIMEOUT_MS = 15_000;
 
-/** roomq first, then each picked peer that answers, one at a time so none steals the others' cores. */
+/**
+ * roomq first (sync flush, then async flush), then each picked peer that answers, one at a time so none steals
+ * the others' cores.
+ */
 export async function runComparison(workDir: string, selection: PeerSelection, settings: ComparisonSettings): Promise<ComparisonResult> {
-  const roomqSubject = await RoomqSubject.start(workDir);
-  let roomq: SubjectResult;
+  const roomq = await measureRoomq(workDir, 'sync', settings);
+  const skipped: SkippedPeer[] = [];
+  let roomqAsync: SubjectResult | undefined;
   try {
-    roomq = await measure(roomqSubject, settings);
-  } finally {
-    await roomqSubject.close();
+    roomqAsync = await measureRoomq(workDir, 'async', settings);
+  } catch (err) {
+    skipped.push({ peer: 'roomq', variant: 'async', reason: describe(err) });
   }
   const peers: SubjectResult[] = [];
-  const skipped: SkippedPeer[] = [];
   for (const { peer, variants } of selection.picks) {
     if (!(await tcpReachable(peer.endpoint, PROBE_TIMEOUT_MS))) {
       skipped.push({ peer: peer.name, reason: `nothing answers on ${peer.endpoint}${selection.explicit ? '' : ' (not running here; --peers picks which to run)'}` });
@@ -85,7 +91,16 @@ export async function runComparison(workDir: string, selection: PeerSelection, s
       }
     }
   }
-  return { settings, setup: describeSetup(settings), roomq, peers, skipped, rows: comparisonRows(roomq, peers), targets: evaluateTargets(roomq, peers) };
+  return { settings, setup: describeSetup(settings), roomq, roomqAsync, peers, skipped, rows: comparisonRows(roomq, peers, roomqAsync), targets: evaluateTargets(roomq, peers, roomqAsync) };
+}
+
+async function measureRoomq(workDir: string, flushMode: 'sync' | 'async', settings: ComparisonSettings): Promise<SubjectResult> {
+  const subject = await RoomqSubject.start(workDir, flushMode);
+  try {
+    return await measure(subject, settings);
+  } finally {
+    await subject.close();
+  }
 }
 
 /** Runs every scenario on one subject; a scenario that fails leaves its figures out and says why in a note. */
@@ -164,7 +179,7 @@ async function measure(subject: Subject, s: ComparisonSettings): Promise<Subject
 function describeSetup(s: ComparisonSettings): string {
   return [
     `1 KiB messages. First, untimed, every system publishes and consumes ${formatValue(s.warmupCount)} messages on a queue of its own (a warm-up: the peers are long-running daemons, roomq's broker starts with the run).`,
-    `Async publish: ${formatValue(s.count)} messages with ${formatValue(s.inFlight)} unacknowledged, into a fresh queue (roomq: a topic of 4 queues on one broker; peers: one stream or queue),`,
+    `Async publish: ${formatValue(s.count)} messages with ${formatValue(s.inFlight)} unacknowledged, into a fresh queue (roomq: a topic of one queue on one broker; peers: one stream or queue),`,
     'then consumed back as a backlog by a new group (timed from the first message to the last; acknowledged in batches, as a roomq consumer commits offsets).',
     `Sync publish: ${formatValue(s.latencyCount)} publishes, one in flight. End-to-end: a publisher on a 1 ms tick at ${formatValue(s.e2eRatePerSec)} msg/s for ${s.e2eSeconds} s after ${s.e2eWarmupSeconds} s of warm-up, a consumer already subscribed; publish call to handler, one clock.`,
     'Every server runs on this machine and disk; every client runs in the bench process, one system at a time.',

@@ -36,7 +36,8 @@ export function barChartSvg(title: string, subtitle: string, panels: readonly Ch
   const height = HEADER + panels.reduce((h, p) => h + PANEL_TITLE + p.bars.length * (BAR_HEIGHT + BAR_GAP) + PANEL_GAP, 0) + FOOTER;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
-    '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#e5e7eb"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9ca3af" stroke-width="3"/></pattern></defs>',
+    '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#e5e7eb"/><line x1="0" y1="0" x2="0" y2="6" stroke="#9ca3af" stroke-width="3"/></pattern>' +
+      `<pattern id="hatch-roomq" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#bfdbfe"/><line x1="0" y1="0" x2="0" y2="6" stroke="${COLOR_ROOMQ}" stroke-width="3"/></pattern></defs>`,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     `<text x="16" y="26" font-size="17" font-weight="600">${escapeXml(title)}</text>`,
     `<text x="16" y="46" fill="#4b5563">${escapeXml(subtitle)}</text>`,
@@ -53,7 +54,7 @@ export function barChartSvg(title: string, subtitle: string, panels: readonly Ch
         out.push(`<text x="${LABEL_WIDTH}" y="${mid}" fill="#6b7280">not measured</text>`);
       } else {
         const width = Math.max(1, (bar.value / max) * BAR_AREA);
-        const fill = bar.highlight ? COLOR_ROOMQ : bar.hatched ? 'url(#hatch)' : COLOR_PEER;
+        const fill = bar.highlight ? (bar.hatched ? 'url(#hatch-roomq)' : COLOR_ROOMQ) : bar.hatched ? 'url(#hatch)' : COLOR_PEER;
         out.push(`<rect x="${LABEL_WIDTH}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" fill="${fill}"/>`);
         out.push(`<text x="${(LABEL_WIDTH + width + 6).toFixed(1)}" y="${mid}">${escapeXml(bar.text)}</text>`);
       }

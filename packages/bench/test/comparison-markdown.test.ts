@@ -27,6 +27,14 @@ describe('comparisonMarkdown', () => {
     expect(markdown).toContain('| backlog consume ≥ 1.3× Redis Streams | — | no Redis Streams figure: not run, or the scenario failed | — | 1.30× | not evaluated |');
   });
 
+  it('shows roomq with async flush beside roomq, without ratios of its own', () => {
+    const roomqAsync = subject('roomq:async', false, { publish: 120_000, e2eP50: 0.2 });
+    const withAsync = comparisonMarkdown({ setup: 's', roomq, roomqAsync, peers, rows: comparisonRows(roomq, peers, roomqAsync), targets: evaluateTargets(roomq, peers, roomqAsync), skipped: [] });
+    expect(withAsync).toContain('| scenario | metric | unit | roomq label | roomq:async label | redis:always label | nats:jetstream label |');
+    expect(withAsync).toContain('| async publish, 1,000 in flight | throughput | msg/s | 100,000 | 120,000 | 40,000 (2.50×) | — |');
+    expect(withAsync).toContain('| roomq:async label | **no** | roomq:async acks |');
+  });
+
   it('lists skipped peers, failed scenarios and the chart', () => {
     expect(markdown).toContain('- skipped rabbitmq: nothing answers on 127.0.0.1:5672');
     expect(markdown).toContain('- nats:jetstream label: end-to-end failed: timeout');

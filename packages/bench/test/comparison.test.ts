@@ -44,9 +44,22 @@ describe('evaluateTargets', () => {
     expect(sync).toMatchObject({ status: 'met', ratio: 1, against: { id: 'redis:always' } });
   });
 
-  it('compares end-to-end p50 with the lowest of every peer, durable or not', () => {
-    const e2e = evaluateTargets(roomq, [subject('rabbitmq:quorum', true, { e2eP50: 2 }), subject('nats:jetstream', false, { e2eP50: 0.3 })])[3]!;
-    expect(e2e).toMatchObject({ status: 'missed', ratio: 0.5, against: { id: 'nats:jetstream' } });
+  it('compares end-to-end p50 like with like: sync flush with fsyncing peers, async flush with the others', () => {
+    const peers = [subject('rabbitmq:quorum', true, { e2eP50: 2 }), subject('redis:always', true, { e2eP50: 0.8 }), subject('nats:jetstream', false, { e2eP50: 0.3 }), subject('redis:everysec', false, { e2eP50: 0.25 })];
+    const roomqAsync = subject('roomq:async', false, { e2eP50: 0.2 });
+    const [, , , durable, fast] = evaluateTargets(roomq, peers, roomqAsync);
+    expect(durable).toMatchObject({ status: 'met', roomq: 0.6, against: { id: 'redis:always' } });
+    expect(durable!.ratio).toBeCloseTo(0.8 / 0.6);
+    expect(fast).toMatchObject({ status: 'met', roomq: 0.2, roomqLabel: 'roomq:async', against: { id: 'redis:everysec' } });
+    // The headline roomq (sync flush) is never judged against a peer that acks before fsync, nor async roomq
+    // against one that fsyncs.
+    const slow = evaluateTargets(roomq, peers, subject('roomq:async', false, { e2eP50: 0.3 }))[4]!;
+    expect(slow).toMatchObject({ status: 'missed', against: { id: 'redis:everysec' } });
+  });
+
+  it('leaves the async-flush comparison not evaluated when roomq did not run with async flush', () => {
+    const fast = evaluateTargets(roomq, [subject('redis:everysec', false, { e2eP50: 0.25 })])[4]!;
+    expect(fast).toMatchObject({ status: 'not evaluated', note: expect.stringContaining('async flush did not run') });
   });
 
   it('leaves a target not evaluated, with the reason, when its peer did not run or roomq has no figure', () => {
