@@ -14,7 +14,8 @@ import { BenchCluster } from './local-servers.js';
 import { comparisonSettings, runComparison, type ComparisonResult } from './peer-comparison.js';
 import { PEERS } from './peers/registry.js';
 import { Report, formatValue, progress, section, setJsonMode } from './report.js';
-import { catchUp, pairedChainPublish, steadyLag } from './replication.js';
+import { formatCpuPerUnit } from './process-cpu.js';
+import { catchUp, meanCpuPerMessage, pairedChainPublish, steadyLag } from './replication.js';
 import { storeAppend, storeLatency, storeRead } from './store-append.js';
 
 /**
@@ -128,16 +129,24 @@ async function main(): Promise<void> {
       // p50 of a copy: percentiles sorts in place, and the rounds must stay paired by index.
       const median = (values: number[]): number => percentiles([...values], [50])['p50']!;
       const spread = (values: number[]): string => (values.length > 1 ? `; rounds ${values.map((v) => Math.round(v / 1000)).join(', ')}k` : '');
-      report.add({ scenario: 'SDK publish, single broker (paired with the chains)', metric: 'throughput', value: Math.round(median(paired.single)), unit: 'msg/s', note: `median of ${rounds}${spread(paired.single)}` });
-      for (const [mode, values] of paired.chains) {
-        const ratios = values.map((v, i) => v / paired.single[i]!);
+      const single = paired.single.map((run) => run.msgsPerSec);
+      // CPU per message says what bounds a chain on two cores: every member stores every byte.
+      const cpuNote = (runs: Parameters<typeof meanCpuPerMessage>[0]): string => {
+        const cpu = meanCpuPerMessage(runs);
+        const total = [...cpu.values()].reduce((a, b) => a + b, 0);
+        return cpu.size > 0 ? `; CPU µs/msg: ${formatCpuPerUnit(cpu)} (${total.toFixed(1)} in all)` : '';
+      };
+      report.add({ scenario: 'SDK publish, single broker (paired with the chains)', metric: 'throughput', value: Math.round(median(single)), unit: 'msg/s', note: `median of ${rounds}${spread(single)}${cpuNote(paired.single)}` });
+      for (const [mode, runs] of paired.chains) {
+        const values = runs.map((run) => run.msgsPerSec);
+        const ratios = values.map((v, i) => v / single[i]!);
         const target = mode === 'sync:1' ? ' (target ≥ 50%)' : '';
         report.add({
           scenario: `SDK publish, ${mode} chain of three`,
           metric: 'throughput',
           value: Math.round(median(values)),
           unit: 'msg/s',
-          note: `1000 in flight; ${(median(ratios) * 100).toFixed(0)}% of single-broker publish${target}, median of ${rounds} paired rounds${ratios.length > 1 ? ` (${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(', ')})` : ''}${spread(values)}`,
+          note: `1000 in flight; ${(median(ratios) * 100).toFixed(0)}% of single-broker publish${target}, median of ${rounds} paired rounds${ratios.length > 1 ? ` (${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(', ')})` : ''}${spread(values)}${cpuNote(runs)}`,
         });
       }
       const lag = await steadyLag(work, 20_000, quick ? 5 : 15, 1);

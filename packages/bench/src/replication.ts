@@ -3,26 +3,49 @@ import { ReplicatedGroup, percentiles } from '@roomq/cli';
 import { RecordType, forEachRecord } from '@roomq/protocol';
 import { createTopic, publishThroughput } from './client-path.js';
 import { BenchCluster } from './local-servers.js';
+import { withCpuPerUnit, type CpuSubject } from './process-cpu.js';
 import { rawSubscribe } from './raw-subscriber.js';
 
 const BODY = Buffer.alloc(1024, 0x63);
 
+export interface PublishRun {
+  msgsPerSec: number;
+  /** CPU µs per message of each process while it ran: the bench's client first, then the servers. */
+  cpuPerMessage: Map<string, number>;
+}
+
 /** Publish throughput through a chain of three (master dc1 → slave dc1 → slave dc2 over a room link). */
-export async function chainPublish(parent: string, mode: string, count: number): Promise<{ msgsPerSec: number }> {
+export async function chainPublish(parent: string, mode: string, count: number): Promise<PublishRun> {
   const group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: mode, logLevel: 'warn', parentDir: parent, segmentSizeBytes: 256 * 1024 * 1024 });
   try {
     await createTopic(group.routerEndpoint, 'chain', 4);
-    return await publishThroughput(group.routerEndpoint, 'chain', count, 1000);
+    // The room link to the last replica is a proxy inside the bench process: its copies count as the client's.
+    const subjects: CpuSubject[] = [{ name: 'client + room link' }, { name: 'master', pid: group.members[0]!.child.pid }, { name: 'replica 1', pid: group.members[1]!.child.pid }, { name: 'replica 2', pid: group.members[2]!.child.pid }];
+    const { result, cpuPerUnit } = await withCpuPerUnit(subjects, count, () => publishThroughput(group.routerEndpoint, 'chain', count, 1000));
+    return { msgsPerSec: result.msgsPerSec, cpuPerMessage: cpuPerUnit };
   } finally {
     await group.stop();
   }
 }
 
+/** Publish throughput of one broker (sync flush) with the same client, for the chains to be compared with. */
+async function singlePublish(parent: string, count: number): Promise<PublishRun> {
+  const cluster = await BenchCluster.start(parent, 'sync');
+  try {
+    await createTopic(cluster.routerEndpoint, 'single', 4);
+    const subjects: CpuSubject[] = [{ name: 'client' }, { name: 'broker', pid: cluster.brokers[0]!.child.pid }];
+    const { result, cpuPerUnit } = await withCpuPerUnit(subjects, count, () => publishThroughput(cluster.routerEndpoint, 'single', count, 1000));
+    return { msgsPerSec: result.msgsPerSec, cpuPerMessage: cpuPerUnit };
+  } finally {
+    await cluster.stop();
+  }
+}
+
 export interface PairedChainResult {
-  /** Single-broker publish of each round, msg/s. */
-  single: number[];
-  /** Per mode, the chain's publish of each round, msg/s. */
-  chains: Map<string, number[]>;
+  /** Single-broker publish of each round. */
+  single: PublishRun[];
+  /** Per mode, the chain's publish of each round. */
+  chains: Map<string, PublishRun[]>;
 }
 
 /**
@@ -33,16 +56,24 @@ export interface PairedChainResult {
 export async function pairedChainPublish(parent: string, modes: readonly string[], count: number, rounds: number): Promise<PairedChainResult> {
   const result: PairedChainResult = { single: [], chains: new Map(modes.map((m) => [m, []])) };
   for (let round = 0; round < rounds; round++) {
-    const cluster = await BenchCluster.start(parent, 'sync');
-    try {
-      await createTopic(cluster.routerEndpoint, 'single', 4);
-      result.single.push((await publishThroughput(cluster.routerEndpoint, 'single', count, 1000)).msgsPerSec);
-    } finally {
-      await cluster.stop();
-    }
-    for (const mode of modes) result.chains.get(mode)!.push((await chainPublish(parent, mode, count)).msgsPerSec);
+    result.single.push(await singlePublish(parent, count));
+    for (const mode of modes) result.chains.get(mode)!.push(await chainPublish(parent, mode, count));
   }
   return result;
+}
+
+/** Each process's CPU per message, averaged over runs; a process missing from a run is averaged over the rest. */
+export function meanCpuPerMessage(runs: readonly PublishRun[]): Map<string, number> {
+  const sums = new Map<string, { total: number; n: number }>();
+  for (const run of runs) {
+    for (const [name, micros] of run.cpuPerMessage) {
+      const sum = sums.get(name) ?? { total: 0, n: 0 };
+      sum.total += micros;
+      sum.n++;
+      sums.set(name, sum);
+    }
+  }
+  return new Map([...sums].map(([name, { total, n }]) => [name, total / n]));
 }
 
 /**

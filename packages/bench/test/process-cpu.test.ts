@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { cpuMicros, formatCpuPerUnit, withCpuPerUnit } from '../src/process-cpu.js';
+import { meanCpuPerMessage } from '../src/replication.js';
+
+describe('cpuMicros', () => {
+  it('reads a running process from /proc and leaves out one that is gone', () => {
+    expect(cpuMicros({ name: 'me', pid: process.pid })).toBeGreaterThan(0);
+    // Pids stop well below this on Linux (pid_max is at most 2^22).
+    expect(cpuMicros({ name: 'gone', pid: 2 ** 30 })).toBeUndefined();
+  });
+});
+
+describe('withCpuPerUnit', () => {
+  it('charges the work to the bench process, per unit', async () => {
+    const { result, cpuPerUnit } = await withCpuPerUnit([{ name: 'client' }, { name: 'gone', pid: 2 ** 30 }], 10, async () => {
+      const until = performance.now() + 30;
+      let spins = 0;
+      while (performance.now() < until) spins++;
+      return spins;
+    });
+    expect(result).toBeGreaterThan(0);
+    // 30 ms of spinning over 10 units: about 3,000 µs each (less only if the scheduler took the core away).
+    expect(cpuPerUnit.get('client')).toBeGreaterThan(1_000);
+    expect(cpuPerUnit.has('gone')).toBe(false);
+  });
+});
+
+describe('meanCpuPerMessage', () => {
+  it('averages each process over the runs that measured it, in first-seen order', () => {
+    const mean = meanCpuPerMessage([
+      { msgsPerSec: 1, cpuPerMessage: new Map([['client', 4], ['master', 8]]) },
+      { msgsPerSec: 1, cpuPerMessage: new Map([['client', 6]]) },
+    ]);
+    expect([...mean]).toEqual([['client', 5], ['master', 8]]);
+    expect(formatCpuPerUnit(mean)).toBe('client 5.0, master 8.0');
+  });
+});
