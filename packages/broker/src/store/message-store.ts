@@ -729,6 +729,7 @@ export class MessageStore {
       }
       const spanStart = positions[first]!;
       const spanLength = positions[last]! + sizes[last]! - spanStart;
+      const segmentBase = this.log.segments[segment]!.base;
       // Each record lands in `records` once: from the tail cache, from read blocks, or from one read of the span,
       // which goes straight into place when the span is this queue's records back to back.
       const inTail = this.tail.has(spanStart, spanLength);
@@ -748,7 +749,7 @@ export class MessageStore {
         const size = sizes[i]!;
         if (inTail) this.tail.copyTo(position, size, records, filled);
         else if (span) span.copy(records, filled, position - spanStart, position - spanStart + size);
-        else if (viaBlocks) await this.copyFromBlocks(position, size, records, filled);
+        else if (viaBlocks && !this.blocks.copyOut(position, size, segmentBase, records, filled)) await this.copyFromBlocks(position, size, records, filled);
         const problem = this.checkRecord(records, filled, position, size, queueId, fromOffset + i, inTail);
         if (problem) {
           // A bad record ends the read: the good ones before it are served, it never is.
@@ -1519,7 +1520,7 @@ export class MessageStore {
     await attempt('create the data directory', dataDir, () => this.io.mkdir(dataDir));
     this.log = await CommitLog.open(this.io, join(dataDir, 'commitlog'), this.options.segmentSizeBytes);
     this.tail = new LogTailCache(this.options.tailCacheBytes);
-    this.blocks = new ReadBlockCache(this.options.readCacheBytes, (position, length) => this.log.read(position, length));
+    this.blocks = new ReadBlockCache(this.options.readCacheBytes, (position, length, into) => this.log.read(position, length, into));
     const checkpoint = await this.readCheckpoint();
     const derivedOffset = checkpoint?.derivedOffset ?? 0;
     let scanFrom = derivedOffset;

@@ -1,8 +1,14 @@
 /** Reads this far apart from the log tail go through blocks of this size, aligned to log positions. */
 export const READ_BLOCK_BYTES = 1024 * 1024;
 
-/** Reads the log file: `length` bytes at `position`, fewer only at the end of the file's data. */
-export type BlockLoader = (position: number, length: number) => Promise<Buffer>;
+/**
+ * Reads the log file: `length` bytes at `position` into the start of `into`, fewer only at the end of the
+ * file's data; resolves to the part of `into` filled.
+ */
+export type BlockLoader = (position: number, length: number, into: Buffer) => Promise<Buffer>;
+
+/** Evicted block buffers kept for the next loads. */
+const MAX_SPARE_BLOCKS = 4;
 
 /**
  * Recently read blocks of the commit log, shared by every reader of the store.
@@ -17,9 +23,15 @@ export type BlockLoader = (position: number, length: number) => Promise<Buffer>;
  * preallocated (zero-filled) region later are never shadowed by the zeros read before; a block cut short that
  * way is read again when a record needs more of it. Entries are kept in least-recently-used order. Callers copy
  * out synchronously after the await, so dropping a block never pulls bytes from under a reader.
+ *
+ * An evicted block's buffer is loaded into again, but only from the next turn of the event loop: a reader
+ * handed the block before it was evicted resumes in a microtask of this turn and copies out then. Fresh
+ * buffers cost more than the copy (a new MiB of memory is faulted in page by page, and each dropped one is
+ * garbage), and a backlog read goes through a MiB a millisecond.
  */
 export class ReadBlockCache {
   private readonly blocks = new Map<number, Buffer>();
+  private readonly spare: Buffer[] = [];
   private readonly loading = new Map<number, Promise<Buffer>>();
   private readonly maxBlocks: number;
   /** Bumped by clear(): a load started before the log was cut back must not land in the cache. */
@@ -56,7 +68,7 @@ export class ReadBlockCache {
     if (!pending) {
       const length = Math.max(0, Math.min(this.blockBytes, segmentEnd - start, stableEnd - start));
       const generation = this.generation;
-      pending = this.load(start, length).then((block) => {
+      pending = this.load(start, length, this.spare.pop() ?? Buffer.allocUnsafeSlow(this.blockBytes)).then((block) => {
         if (generation === this.generation) this.keep(start, block);
         return block;
       });
@@ -70,6 +82,22 @@ export class ReadBlockCache {
     return { block, at };
   }
 
+  /**
+   * Copies [position, position + length) into `target` at `at` when one block in memory holds all of it, and
+   * returns true; false otherwise (nothing copied; blockAt loads). Readers copy record by record, and nearly
+   * every record lies in a block already held: this spares each one a promise and a turn of the microtask queue.
+   */
+  copyOut(position: number, length: number, segmentBase: number, target: Buffer, at: number): boolean {
+    const start = segmentBase + Math.floor((position - segmentBase) / this.blockBytes) * this.blockBytes;
+    const block = this.blocks.get(start);
+    const from = position - start;
+    if (!block || block.length < from + length) return false;
+    this.blocks.delete(start);
+    this.blocks.set(start, block);
+    block.copy(target, at, from, from + length);
+    return true;
+  }
+
   /** Forgets every block (the log was cut back, or recovery rewrote it). */
   clear(): void {
     this.generation++;
@@ -78,8 +106,26 @@ export class ReadBlockCache {
   }
 
   private keep(start: number, block: Buffer): void {
+    const replaced = this.blocks.get(start);
     this.blocks.delete(start);
     this.blocks.set(start, block);
-    while (this.blocks.size > this.maxBlocks) this.blocks.delete(this.blocks.keys().next().value!);
+    if (replaced) this.recycle(replaced);
+    while (this.blocks.size > this.maxBlocks) {
+      const oldest = this.blocks.keys().next().value!;
+      this.recycle(this.blocks.get(oldest)!);
+      this.blocks.delete(oldest);
+    }
+  }
+
+  /** Hands the whole buffer under `block` to later loads, once this turn's readers have copied out of it. */
+  private recycle(block: Buffer): void {
+    // Only a buffer this cache allocated (a loader may answer with one of its own).
+    if (block.byteOffset !== 0 || block.buffer.byteLength !== this.blockBytes) return;
+    const generation = this.generation;
+    setImmediate(() => {
+      // After clear() nothing is kept from before it.
+      if (generation !== this.generation || this.spare.length >= MAX_SPARE_BLOCKS) return;
+      this.spare.push(Buffer.from(block.buffer, 0, this.blockBytes));
+    });
   }
 }

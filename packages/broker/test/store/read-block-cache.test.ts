@@ -72,6 +72,35 @@ describe('ReadBlockCache', () => {
     expect((await cache.blockAt(100, 10, 0, 10_000, 10_000)).block[0]).toBe(2);
   });
 
+  it('loads into the buffers of evicted blocks, but only once the turn that evicted them is over', async () => {
+    const { log } = fakeLog(10_000);
+    const targets: ArrayBufferLike[] = [];
+    // Loads as the store's loader does: into the buffer it is given, answering with the part filled.
+    const load = async (position: number, length: number, into: Buffer): Promise<Buffer> => {
+      targets.push(into.buffer);
+      log.copy(into, 0, position, position + length);
+      return into.subarray(0, length);
+    };
+    const cache = new ReadBlockCache(2000, load, 1000);
+    const first = await cache.blockAt(10, 10, 0, 10_000, 10_000);
+    const second = await cache.blockAt(1010, 10, 0, 10_000, 10_000);
+    // A third block evicts the first; a reader that got it earlier copies out in this same turn, intact.
+    await cache.blockAt(2010, 10, 0, 10_000, 10_000);
+    await cache.blockAt(3010, 10, 0, 10_000, 10_000);
+    expect(new Set(targets).size).toBe(4);
+    expect(first.block).toEqual(log.subarray(0, 1000));
+    await new Promise((resolve) => setImmediate(resolve));
+    const reused = await cache.blockAt(4010, 10, 0, 10_000, 10_000);
+    expect([first.block.buffer, second.block.buffer]).toContain(targets.at(-1));
+    expect(reused.block).toEqual(log.subarray(4000, 5000));
+    // copyOut serves what a held block covers, synchronously, and nothing else.
+    const out = Buffer.alloc(20);
+    expect(cache.copyOut(4100, 20, 0, out, 0)).toBe(true);
+    expect(out).toEqual(log.subarray(4100, 4120));
+    expect(cache.copyOut(4990, 20, 0, out, 0)).toBe(false);
+    expect(cache.copyOut(100, 20, 0, out, 0)).toBe(false);
+  });
+
   it('is off below one block', () => {
     expect(new ReadBlockCache(999, async () => Buffer.alloc(0), 1000).enabled).toBe(false);
   });
