@@ -22,6 +22,11 @@ export type SubscribeCall = Pick<EventEmitter, 'on' | 'once' | 'off'> & {
   write(frame: RecordsFrameMsg): boolean;
   end(): void;
   readonly cancelled: boolean;
+  /**
+   * True when every byte written so far has left the process, so the buffers written may be reused. Absent
+   * where that cannot be told (a gRPC call): a caller then never reuses what it wrote.
+   */
+  flushed?(): boolean;
 };
 
 export interface DataHandlers {
@@ -186,5 +191,9 @@ class SubscribeSocketCall extends SocketCall implements SubscribeCall {
 
   write(frame: RecordsFrameMsg): boolean {
     return this.writeAll(encodeRecordsFrame(frame));
+  }
+
+  flushed(): boolean {
+    return this.socket.writableLength === 0;
   }
 }

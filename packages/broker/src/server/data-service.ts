@@ -14,9 +14,10 @@ import {
   type PublishCall,
   type SubscribeCall,
 } from '@roomq/protocol';
-import type { MessageStore } from '../store/index.js';
+import type { MessageStore, ReadResult } from '../store/index.js';
 import { failureStatus } from './grpc-handlers.js';
 import type { Ingest } from './ingest.js';
+import { ReplyBuffers } from './reply-buffers.js';
 import type { TopicTable } from './topic-table.js';
 
 export interface DataServiceDeps {
@@ -139,12 +140,19 @@ async function subscribe(deps: DataServiceDeps, call: SubscribeCall): Promise<vo
         details: { topic, queueId, offset },
       });
     }
+    const buffers = new ReplyBuffers(maxBytes, call.flushed?.bind(call));
     while (!signal.aborted) {
       if (deps.store.queueEnd(topic, queueId) <= offset) {
         await deps.store.waitForData(topic, queueId, offset, signal);
         continue;
       }
-      const read = await deps.store.readQueue(topic, queueId, offset, maxMessages, maxBytes);
+      const into = buffers.take();
+      let read: ReadResult;
+      try {
+        read = await deps.store.readQueue(topic, queueId, offset, maxMessages, maxBytes, into);
+      } finally {
+        buffers.handed(into);
+      }
       if (signal.aborted) break;
       offset = read.nextOffset;
       const writable = call.write({ records: read.records, next_offset: read.nextOffset, max_offset: read.endOffset });

@@ -675,9 +675,10 @@ export class MessageStore {
   /**
    * Reads whole records from `fromOffset`: at most `maxMessages`, within `maxBytes` unless the first record
    * alone is bigger. Every record is checksum-verified; a bad one is never served: records before it are
-   * returned, and a read starting at it throws MESSAGE_CORRUPTED.
+   * returned, and a read starting at it throws MESSAGE_CORRUPTED. The records are read into the start of
+   * `into` when they fit (a reader that reuses its buffers), else into a new buffer.
    */
-  async readQueue(topic: string, queueId: number, fromOffset: number, maxMessages: number, maxBytes: number): Promise<ReadResult> {
+  async readQueue(topic: string, queueId: number, fromOffset: number, maxMessages: number, maxBytes: number, into?: Buffer): Promise<ReadResult> {
     if (this.stateValue === 'closed') throw new RoomqError('CLOSED', 'the store is closed');
     const queue = this.consumeQueues.get(queueKey(topic, queueId));
     const end = queue?.visibleEnd ?? 0;
@@ -711,7 +712,7 @@ export class MessageStore {
       throw this.corruptedError(topic, queueId, fromOffset, position, 'lies in a corrupt log range');
     }
     const count = positions.length;
-    const records = Buffer.allocUnsafe(bytes);
+    const records = into && bytes <= into.length ? into.subarray(0, bytes) : Buffer.allocUnsafe(bytes);
     let filled = 0;
     for (let first = 0; first < count; ) {
       // A span: records close together in one segment, fetched together.

@@ -1,0 +1,33 @@
+/** Buffers kept per stream beyond the ones in use. */
+const MAX_FREE = 2;
+
+/**
+ * The buffers one subscribe stream reads its batches into, reused once the transport has let go of them: a
+ * backlog streams a batch of up to `size` bytes every millisecond or so, and a fresh buffer each time is
+ * memory to fault in (on this kind of VM, most of the cost of the read) and garbage to collect. Without
+ * `flushed` (a gRPC call, which cannot tell) nothing is reused and the reader allocates as before.
+ */
+export class ReplyBuffers {
+  private readonly free: Buffer[] = [];
+  /** Handed to the transport and maybe still queued there, oldest first. */
+  private readonly sent: Buffer[] = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly flushed: (() => boolean) | undefined,
+  ) {}
+
+  /** A buffer to read the next batch into, or undefined to let the reader allocate one of its own. */
+  take(): Buffer | undefined {
+    if (!this.flushed) return undefined;
+    if (this.sent.length > 0 && this.flushed()) {
+      for (const buffer of this.sent.splice(0)) if (this.free.length < MAX_FREE) this.free.push(buffer);
+    }
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  /** `buffer`, from take(), was written to the transport (or not used at all): it is reused once flushed. */
+  handed(buffer: Buffer | undefined): void {
+    if (buffer) this.sent.push(buffer);
+  }
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { ReplyBuffers } from '../../src/server/reply-buffers.js';
+
+describe('ReplyBuffers', () => {
+  it('reuses a buffer only once the transport has flushed everything written', () => {
+    let flushed = false;
+    const buffers = new ReplyBuffers(1024, () => flushed);
+    const first = buffers.take()!;
+    expect(first.length).toBe(1024);
+    buffers.handed(first);
+    // Still queued in the transport: the next batch gets another buffer.
+    const second = buffers.take()!;
+    expect(second.buffer).not.toBe(first.buffer);
+    buffers.handed(second);
+    flushed = true;
+    const third = buffers.take()!;
+    expect([first.buffer, second.buffer]).toContain(third.buffer);
+  });
+
+  it('never reuses where the transport cannot say it has flushed', () => {
+    const buffers = new ReplyBuffers(1024, undefined);
+    expect(buffers.take()).toBeUndefined();
+    buffers.handed(undefined);
+    expect(buffers.take()).toBeUndefined();
+  });
+});
