@@ -77,9 +77,9 @@ export async function backlogConsume(session: Session, count: number, timeoutMs:
   return { msgsPerSec: count / ((last - first) / 1000) };
 }
 
-/** Latency of publishes with exactly one in flight, in ms. */
-export async function syncPublishLatency(session: Session, count: number): Promise<Record<string, number>> {
-  return oneInFlight(() => session.publish(BODY), 200, count);
+/** Latency of publishes with exactly one in flight, in ms, after `warmup` untimed ones. */
+export async function syncPublishLatency(session: Session, count: number, warmup: number): Promise<Record<string, number>> {
+  return oneInFlight(() => session.publish(BODY), warmup, count);
 }
 
 export interface EndToEndResult {
