@@ -13,6 +13,7 @@ export type { IncomingStatus, WireStatus } from './wire-status.js';
 export { nonZeroEnd, readU64, writeU64 } from './bytes.js';
 export { listenSniffing } from './port-sniffer.js';
 export { writeBuffers } from './socket-writes.js';
+export { FlushedBuffers } from './flushed-buffers.js';
 export { FRAME_HEADER_BYTES, FrameDecoder, MAX_FRAME_BYTES, encodeFrame, frameHeader } from './frame-codec.js';
 export {
   DATA_PREFACE,

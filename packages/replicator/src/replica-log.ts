@@ -16,9 +16,10 @@ export interface ReplicaLog {
    * Whole records starting at `from` (which must be a record boundary at or before the durable offset),
    * at most `maxBytes` unless the first record alone is bigger; only durable bytes are returned, so a
    * replica never holds what its upstream could lose in a crash. Empty when nothing durable lies past `from`.
-   * Records cross no segment boundary in one answer: a SEGMENT_END record ends the answer.
+   * Records cross no segment boundary in one answer: a SEGMENT_END record ends the answer. The answer is read
+   * into the start of `into` when it fits (a reader that reuses its buffers), else into a buffer of its own.
    */
-  readLog(from: number, maxBytes: number): Promise<Buffer>;
+  readLog(from: number, maxBytes: number, into?: Buffer): Promise<Buffer>;
   /** Resolves once durableOffset() > `after`; rejects with ABORTED when `signal` aborts. */
   waitForDurable(after: number, signal: AbortSignal): Promise<void>;
   /**

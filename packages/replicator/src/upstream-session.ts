@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { RoomqError, toRoomqError, toWireStatus, type Logger } from '@roomq/protocol';
+import { FlushedBuffers, RoomqError, toRoomqError, toWireStatus, type Logger } from '@roomq/protocol';
 import { checkEpoch } from './epoch-check.js';
 import { chunkTail } from './log-chunk.js';
 import { nextRecordOffset, resumeOffset } from './log-position.js';
@@ -27,6 +27,8 @@ export type ReplicateCall = Pick<EventEmitter, 'on' | 'off' | 'emit'> & {
   write(message: WireUpstreamMessage): boolean;
   end(): void;
   getPeer(): string;
+  /** True when everything written so far has left the process; absent where that cannot be told. */
+  flushed?(): boolean;
 };
 
 /** What a session needs from the UpstreamServer that owns it. */
@@ -215,6 +217,8 @@ export class UpstreamSession {
 
   private async stream(startOffset: number, signal: AbortSignal): Promise<void> {
     const { log, chunkBytes } = this.ctx;
+    // Chunks are read into buffers reused once the socket has sent them (FlushedBuffers says why).
+    const buffers = new FlushedBuffers(chunkBytes, this.call.flushed?.bind(this.call));
     const segmentSizeBytes = log.segmentSizeBytes();
     let from = startOffset;
     let masterTimeMs = 0;
@@ -223,7 +227,13 @@ export class UpstreamSession {
     let heartbeatDue = false;
     let emptyWithDurable = 0;
     while (!signal.aborted) {
-      const records = await log.readLog(from, chunkBytes);
+      const into = buffers.take();
+      let records: Buffer;
+      try {
+        records = await log.readLog(from, chunkBytes, into);
+      } finally {
+        buffers.handed(into);
+      }
       if (signal.aborted) return;
       if (records.length > 0) {
         emptyWithDurable = 0;

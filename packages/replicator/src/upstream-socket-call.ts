@@ -55,6 +55,10 @@ export class UpstreamSocketCall extends EventEmitter {
     this.socket.end();
   }
 
+  flushed(): boolean {
+    return this.socket.writableLength === 0;
+  }
+
   private receive(bytes: Buffer): void {
     try {
       this.decoder.push(bytes, (kind, payload) => this.emit('data', decodeReplicaPayload(kind, payload, this.decoder) satisfies WireReplicaMessage));

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
+  FlushedBuffers,
   RoomqError,
   decodePublishRequest,
   encodePublishResults,
@@ -17,7 +18,6 @@ import {
 import type { MessageStore, ReadResult } from '../store/index.js';
 import { failureStatus } from './grpc-handlers.js';
 import type { Ingest } from './ingest.js';
-import { ReplyBuffers } from './reply-buffers.js';
 import type { TopicTable } from './topic-table.js';
 
 export interface DataServiceDeps {
@@ -140,7 +140,7 @@ async function subscribe(deps: DataServiceDeps, call: SubscribeCall): Promise<vo
         details: { topic, queueId, offset },
       });
     }
-    const buffers = new ReplyBuffers(maxBytes, call.flushed?.bind(call));
+    const buffers = new FlushedBuffers(maxBytes, call.flushed?.bind(call));
     while (!signal.aborted) {
       if (deps.store.queueEnd(topic, queueId) <= offset) {
         await deps.store.waitForData(topic, queueId, offset, signal);

@@ -946,7 +946,7 @@ export class MessageStore {
    * when `from` is past the durable end or no record starts there, MESSAGE_CORRUPTED when the record there
    * fails its checksum or lies in a known corrupt range.
    */
-  async readLog(from: number, maxBytes: number): Promise<Buffer> {
+  async readLog(from: number, maxBytes: number, into?: Buffer): Promise<Buffer> {
     if (this.stateValue === 'closed') throw new RoomqError('CLOSED', 'the store is closed');
     const durable = this.durableOffset();
     if (!Number.isSafeInteger(from) || from < 0 || from > durable) {
@@ -960,10 +960,15 @@ export class MessageStore {
     // From the tail cache when it holds the range, else the file; checksums are checked only on file bytes.
     let fromMemory = true;
     const read = async (at: number, length: number): Promise<Buffer> => {
-      const cached = this.tail.slice(at, length);
-      if (cached) return cached;
+      const target = into && length <= into.length ? into.subarray(0, length) : undefined;
+      if (target) {
+        if (this.tail.copyTo(at, length, target, 0)) return target;
+      } else {
+        const cached = this.tail.slice(at, length);
+        if (cached) return cached;
+      }
       fromMemory = false;
-      return this.log.read(at, length);
+      return this.log.read(at, length, target);
     };
     let buf = await read(position, Math.min(limit - position, Math.max(maxBytes, RECORD_HEADER_SIZE)));
     if (buf.length === 0 && (await this.endsSegmentData(position))) {

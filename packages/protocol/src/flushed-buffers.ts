@@ -2,12 +2,13 @@
 const MAX_FREE = 2;
 
 /**
- * The buffers one subscribe stream reads its batches into, reused once the transport has let go of them: a
- * backlog streams a batch of up to `size` bytes every millisecond or so, and a fresh buffer each time is
- * memory to fault in (on this kind of VM, most of the cost of the read) and garbage to collect. Without
- * `flushed` (a gRPC call, which cannot tell) nothing is reused and the reader allocates as before.
+ * The buffers one stream (a subscriber's, a replica's) reads its batches into before writing them out, reused
+ * once the transport has let go of them: a backlog or a busy chain writes a batch of up to `size` bytes every
+ * millisecond or so, and a fresh buffer each time is memory to fault in (on this kind of VM, most of the cost
+ * of the read) and garbage to collect. Without `flushed` (a gRPC call, which cannot tell) nothing is reused
+ * and the reader allocates as before.
  */
-export class ReplyBuffers {
+export class FlushedBuffers {
   private readonly free: Buffer[] = [];
   /** Handed to the transport and maybe still queued there, oldest first. */
   private readonly sent: Buffer[] = [];

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ReplyBuffers } from '../../src/server/reply-buffers.js';
+import { FlushedBuffers } from '../src/flushed-buffers.js';
 
-describe('ReplyBuffers', () => {
+describe('FlushedBuffers', () => {
   it('reuses a buffer only once the transport has flushed everything written', () => {
     let flushed = false;
-    const buffers = new ReplyBuffers(1024, () => flushed);
+    const buffers = new FlushedBuffers(1024, () => flushed);
     const first = buffers.take()!;
     expect(first.length).toBe(1024);
     buffers.handed(first);
@@ -18,7 +18,7 @@ describe('ReplyBuffers', () => {
   });
 
   it('never reuses where the transport cannot say it has flushed', () => {
-    const buffers = new ReplyBuffers(1024, undefined);
+    const buffers = new FlushedBuffers(1024, undefined);
     expect(buffers.take()).toBeUndefined();
     buffers.handed(undefined);
     expect(buffers.take()).toBeUndefined();
