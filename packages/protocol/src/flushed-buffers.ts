@@ -7,6 +7,10 @@ const MAX_FREE = 2;
  * millisecond or so, and a fresh buffer each time is memory to fault in (on this kind of VM, most of the cost
  * of the read) and garbage to collect. Without `flushed` (a gRPC call, which cannot tell) nothing is reused
  * and the reader allocates as before.
+ *
+ * A broker may serve thousands of streams, most of them caught up and reading a few records at a time: those
+ * must not each hold full-size buffers. The owner takes one only for a backlog, and calls idle() when the
+ * stream has caught up, which lets go of every buffer not in the transport.
  */
 export class FlushedBuffers {
   private readonly free: Buffer[] = [];
@@ -30,5 +34,11 @@ export class FlushedBuffers {
   /** `buffer`, from take(), was written to the transport (or not used at all): it is reused once flushed. */
   handed(buffer: Buffer | undefined): void {
     if (buffer) this.sent.push(buffer);
+  }
+
+  /** The stream caught up: keeps nothing for later (what the transport still holds is dropped once sent). */
+  idle(): void {
+    this.free.length = 0;
+    this.sent.length = 0;
   }
 }

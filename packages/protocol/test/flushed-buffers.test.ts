@@ -17,6 +17,14 @@ describe('FlushedBuffers', () => {
     expect([first.buffer, second.buffer]).toContain(third.buffer);
   });
 
+  it('keeps nothing once the stream is idle', () => {
+    const buffers = new FlushedBuffers(1024, () => true);
+    const first = buffers.take()!;
+    buffers.handed(first);
+    buffers.idle();
+    expect(buffers.take()!.buffer).not.toBe(first.buffer);
+  });
+
   it('never reuses where the transport cannot say it has flushed', () => {
     const buffers = new FlushedBuffers(1024, undefined);
     expect(buffers.take()).toBeUndefined();

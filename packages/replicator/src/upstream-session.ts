@@ -217,7 +217,8 @@ export class UpstreamSession {
 
   private async stream(startOffset: number, signal: AbortSignal): Promise<void> {
     const { log, chunkBytes } = this.ctx;
-    // Chunks are read into buffers reused once the socket has sent them (FlushedBuffers says why).
+    // Chunks are read into buffers reused once the socket has sent them (FlushedBuffers says why). There is one
+    // session per replica, so they are kept while caught up too: under load the log end is reached every group.
     const buffers = new FlushedBuffers(chunkBytes, this.call.flushed?.bind(this.call));
     const segmentSizeBytes = log.segmentSizeBytes();
     let from = startOffset;

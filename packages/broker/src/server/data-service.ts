@@ -115,6 +115,9 @@ function publish(deps: DataServiceDeps, call: PublishCall): void {
   });
 }
 
+/** A subscriber this many messages behind reads into reused full-batch buffers (FlushedBuffers). */
+const BACKLOG_MESSAGES = 128;
+
 /**
  * Streams a queue from an offset, then waits for new records and streams those, until the client cancels.
  * Stops writing while the transport buffer is full (`write() === false` until 'drain').
@@ -142,11 +145,14 @@ async function subscribe(deps: DataServiceDeps, call: SubscribeCall): Promise<vo
     }
     const buffers = new FlushedBuffers(maxBytes, call.flushed?.bind(call));
     while (!signal.aborted) {
-      if (deps.store.queueEnd(topic, queueId) <= offset) {
+      const behind = deps.store.queueEnd(topic, queueId) - offset;
+      if (behind <= 0) {
+        buffers.idle();
         await deps.store.waitForData(topic, queueId, offset, signal);
         continue;
       }
-      const into = buffers.take();
+      // Reused buffers only for a backlog: a caught-up stream reads a few records at a time, sized to fit.
+      const into = behind >= BACKLOG_MESSAGES ? buffers.take() : undefined;
       let read: ReadResult;
       try {
         read = await deps.store.readQueue(topic, queueId, offset, maxMessages, maxBytes, into);
