@@ -68,8 +68,8 @@ export type TargetStatus = 'met' | 'missed' | 'not evaluated';
 export interface TargetVerdict {
   target: string;
   metric: MetricKey;
-  /** Which roomq was judged: its label. */
-  roomqLabel: string;
+  /** Which roomq was judged: its label (undefined when that roomq did not run). */
+  roomqLabel: string | undefined;
   roomq: number | undefined;
   /** The peer the target is judged against, picked as the issue says (the best durable peer, Redis, …). */
   against: { id: string; label: string; value: number } | undefined;
@@ -148,7 +148,7 @@ export function evaluateTargets(roomqSync: SubjectResult, peers: readonly Subjec
     const roomq = t.roomq === 'sync' ? roomqSync : roomqAsync;
     const mine = roomq?.values[t.metric];
     const measured = t.candidates(peers).filter((p) => p.values[t.metric] !== undefined);
-    const base = { target: t.target, metric: t.metric, roomqLabel: roomq?.label ?? 'roomq (1 broker, async flush)', roomq: mine, needed: t.needed };
+    const base = { target: t.target, metric: t.metric, roomqLabel: roomq?.label, roomq: mine, needed: t.needed };
     if (!roomq) return { ...base, against: undefined, ratio: undefined, status: 'not evaluated', note: 'roomq with async flush did not run (see the skipped notes)' };
     if (measured.length === 0) return { ...base, against: undefined, ratio: undefined, status: 'not evaluated', note: t.missing };
     const best = measured.reduce((a, b) => {

@@ -27,8 +27,8 @@ export type ReplicateCall = Pick<EventEmitter, 'on' | 'off' | 'emit'> & {
   write(message: WireUpstreamMessage): boolean;
   end(): void;
   getPeer(): string;
-  /** True when everything written so far has left the process; absent where that cannot be told. */
-  flushed?(): boolean;
+  /** True when everything written so far has left the process (its buffers may be reused). */
+  flushed(): boolean;
 };
 
 /** What a session needs from the UpstreamServer that owns it. */
@@ -219,7 +219,7 @@ export class UpstreamSession {
     const { log, chunkBytes } = this.ctx;
     // Chunks are read into buffers reused once the socket has sent them (FlushedBuffers says why). There is one
     // session per replica, so they are kept while caught up too: under load the log end is reached every group.
-    const buffers = new FlushedBuffers(chunkBytes, this.call.flushed?.bind(this.call));
+    const buffers = new FlushedBuffers(chunkBytes, () => this.call.flushed());
     const segmentSizeBytes = log.segmentSizeBytes();
     let from = startOffset;
     let masterTimeMs = 0;

@@ -85,7 +85,6 @@ function newChunk(segmentBase: number, filePosition: number): Chunk {
 const INLINE_SYNC_MAX_BYTES = 32 * 1024;
 
 /** Runs `work.whileWriting` while `io` is in progress; returns what is left to run (nothing). */
-
 function overlap(work: SealedGroup | undefined, io: Promise<unknown>): undefined {
   if (!work) return undefined;
   try {

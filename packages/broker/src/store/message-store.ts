@@ -960,13 +960,8 @@ export class MessageStore {
     // From the tail cache when it holds the range, else the file; checksums are checked only on file bytes.
     let fromMemory = true;
     const read = async (at: number, length: number): Promise<Buffer> => {
-      const target = into && length <= into.length ? into.subarray(0, length) : undefined;
-      if (target) {
-        if (this.tail.copyTo(at, length, target, 0)) return target;
-      } else {
-        const cached = this.tail.slice(at, length);
-        if (cached) return cached;
-      }
+      const target = into && length <= into.length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+      if (this.tail.copyTo(at, length, target, 0)) return target;
       fromMemory = false;
       return this.log.read(at, length, target);
     };

@@ -56,7 +56,7 @@ export class ReadBlockCache {
    * in (a block never spans two files); `stableEnd` is where the log's final bytes end now.
    */
   async blockAt(position: number, want: number, segmentBase: number, segmentEnd: number, stableEnd: number): Promise<{ block: Buffer; at: number }> {
-    const start = segmentBase + Math.floor((position - segmentBase) / this.blockBytes) * this.blockBytes;
+    const start = this.blockStart(position, segmentBase);
     const at = position - start;
     const cached = this.blocks.get(start);
     if (cached && cached.length >= Math.min(at + want, this.blockBytes)) {
@@ -88,7 +88,7 @@ export class ReadBlockCache {
    * every record lies in a block already held: this spares each one a promise and a turn of the microtask queue.
    */
   copyOut(position: number, length: number, segmentBase: number, target: Buffer, at: number): boolean {
-    const start = segmentBase + Math.floor((position - segmentBase) / this.blockBytes) * this.blockBytes;
+    const start = this.blockStart(position, segmentBase);
     const block = this.blocks.get(start);
     const from = position - start;
     if (!block || block.length < from + length) return false;
@@ -103,6 +103,11 @@ export class ReadBlockCache {
     this.generation++;
     this.blocks.clear();
     this.loading.clear();
+  }
+
+  /** Where the block holding `position` starts: blocks are aligned to their segment's base. */
+  private blockStart(position: number, segmentBase: number): number {
+    return segmentBase + Math.floor((position - segmentBase) / this.blockBytes) * this.blockBytes;
   }
 
   private keep(start: number, block: Buffer): void {
