@@ -52,6 +52,26 @@ describe('MessageStore fail-stop', () => {
     });
   }
 
+  for (const flushMode of ['sync', 'async'] as const) {
+    it(`fails stop when a small group written on the event loop fails (${flushMode} flush), acknowledging none of it`, async () => {
+      const dataDir = await tempDir();
+      const io = new FaultyIO(false, true);
+      const store = await openStore({ dataDir, flushMode }, { io });
+      await store.appendMessages([request({ topic: 't', body: 'durable' })]);
+      const before = io.writesStarted;
+      io.writeError = 'EIO';
+      const failed = store.appendMessages([request({ topic: 't', body: 'lost' })]);
+      await expect(failed).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
+      expectStorageFailed(await failed.catch((err: unknown) => err), 'EIO');
+      // It went through the on-thread path, not the thread pool's.
+      expect(io.writesStarted).toBe(before + 1);
+      expect(store.state).toBe('failed');
+      expect(store.queueEnd('t', 0)).toBe(1);
+      expect((await readAll(store, 't', 0)).map((r) => r.body.toString())).toEqual(['durable']);
+      await store.close();
+    });
+  }
+
   it('fails stop when a large batch written ahead of its flush fails, acknowledging and indexing none of it', async () => {
     const dataDir = await tempDir();
     const io = new FaultyIO();

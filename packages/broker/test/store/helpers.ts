@@ -155,7 +155,15 @@ export class FaultyIO implements FileIO {
   private readonly zeroWrites = new Gate();
   private readonly zeroWritesInFlight = new Set<{ path: string; start: number; end: number }>();
 
-  constructor(private readonly zeroFill = false) {}
+  /**
+   * @param zeroFill gives commit-log files writeZeros (preallocation).
+   * @param inline gives them writevNow, so small groups take the store's on-thread write path; its faults are
+   *   writeError and syncError, thrown synchronously as a real writevSync/fdatasyncSync would.
+   */
+  constructor(
+    private readonly zeroFill = false,
+    private readonly inline = false,
+  ) {}
 
   /** Holds commit-log fdatasyncs until releaseSyncs(). */
   holdSyncs(): void {
@@ -220,6 +228,18 @@ export class FaultyIO implements FileIO {
         return file.close();
       },
     };
+    if (this.inline) {
+      faulty.writevNow = (buffers, position, sync) => {
+        this.writesStarted++;
+        if (closed) this.writesAfterClose++;
+        if (this.writeError) throw errnoError(this.writeError, 'write', path);
+        if (sync) {
+          this.syncsStarted++;
+          if (this.syncError) throw errnoError(this.syncError, 'fdatasync', path);
+        }
+        file.writevNow!(buffers, position, sync);
+      };
+    }
     if (this.zeroFill) {
       faulty.writeZeros = async (position, length) => {
         this.zeroWritesStarted++;
