@@ -49,6 +49,8 @@ export {
   readRecordHeader,
   recordChecksumValid,
   summarizeMessageSection,
+  layoutMessageSection,
+  newSectionLayout,
   writeMessageRecord,
   writeMessageSection,
   writeOffsetCommitRecord,
@@ -65,6 +67,7 @@ export type {
   RecordHeader,
   RecordTypeCode,
   SectionSummary,
+  SectionLayout,
   SegmentEndRecord,
 } from './record-codec.js';
 export { decodePublishRequest, decodePublishResults, encodePublishRequest, encodePublishResults } from './publish-codec.js';

@@ -180,6 +180,54 @@ export function summarizeMessageSection(buf: Buffer, start: number, end: number)
   return { topic, messageId, tag, keys, propertiesBytes, bodyLength };
 }
 
+/**
+ * Where a section's strings lie in its buffer, as byte ranges [start, end): for a reader that hashes or compares
+ * them instead of decoding them (a replica indexes every record it copies and needs no string but the topic).
+ */
+export interface SectionLayout {
+  topicStart: number;
+  topicEnd: number;
+  messageIdStart: number;
+  messageIdEnd: number;
+  tagStart: number;
+  tagEnd: number;
+  /** Where the first key's u16 length is; the keys follow one another, each a u16 length and its bytes. */
+  keysAt: number;
+  keyCount: number;
+}
+
+/** A SectionLayout to pass to layoutMessageSection and reuse. */
+export function newSectionLayout(): SectionLayout {
+  return { topicStart: 0, topicEnd: 0, messageIdStart: 0, messageIdEnd: 0, tagStart: 0, tagEnd: 0, keysAt: 0, keyCount: 0 };
+}
+
+/**
+ * The layout of the section at `[start, end)`, into `into`, checked exactly as summarizeMessageSection checks it
+ * (the same errors for the same bytes), but with no string decoded.
+ */
+export function layoutMessageSection(buf: Buffer, start: number, end: number, into: SectionLayout): SectionLayout {
+  const r = new Reader(buf, start, end, 'message section');
+  r.skip(12, 'header');
+  into.topicStart = r.stringStart('topic');
+  into.topicEnd = r.pos;
+  into.messageIdStart = r.stringStart('messageId');
+  into.messageIdEnd = r.pos;
+  into.tagStart = r.stringStart('tag');
+  into.tagEnd = r.pos;
+  into.keyCount = r.u16('keyCount');
+  into.keysAt = r.pos;
+  for (let i = 0; i < into.keyCount; i++) r.skipString('key');
+  const propCount = r.u16('propertyCount');
+  for (let i = 0; i < propCount; i++) {
+    r.skipString('property name');
+    r.skipString('property value');
+  }
+  const bodyLength = r.u32('bodyLength');
+  r.skip(bodyLength, 'body');
+  if (r.pos !== end) throw badRequest(`message section has ${end - r.pos} trailing bytes`);
+  return into;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Records
 
@@ -467,6 +515,14 @@ class Reader {
     const v = this.buf.toString('utf8', this.pos, this.pos + n);
     this.pos += n;
     return v;
+  }
+  /** Skips a string and returns where its bytes start (they end at `pos`). */
+  stringStart(field: string): number {
+    const n = this.u16(field);
+    this.need(n, field);
+    const start = this.pos;
+    this.pos += n;
+    return start;
   }
   skipString(field: string): void {
     const n = this.u16(field);

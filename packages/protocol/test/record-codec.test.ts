@@ -6,6 +6,8 @@ import {
   decodeRecord,
   encodeMessageSection,
   forEachRecord,
+  layoutMessageSection,
+  newSectionLayout,
   messageRecordSize,
   offsetCommitRecordSize,
   readRecordHeader,
@@ -104,5 +106,35 @@ describe('record codec v1', () => {
     expect(() => summarizeMessageSection(section, 0, section.length - 1)).toThrow(/truncated at body/);
     const extra = Buffer.concat([section, Buffer.from([0])]);
     expect(() => summarizeMessageSection(extra, 0, extra.length)).toThrow(/trailing/);
+  });
+
+  it('lays a section out with the same checks as summarizing it, and byte ranges that decode to its strings', () => {
+    const section = encodeMessageSection({ ...fields, topic: 'tøpic', messageId: 'ïd', tag: 'étiquette', keys: ['k-1', 'ключ', ''] });
+    const at = 7;
+    const buf = Buffer.concat([Buffer.alloc(at, 0xee), section, Buffer.alloc(3, 0xee)]);
+    const layout = layoutMessageSection(buf, at, at + section.length, newSectionLayout());
+    const text = (start: number, end: number): string => buf.toString('utf8', start, end);
+    expect(text(layout.topicStart, layout.topicEnd)).toBe('tøpic');
+    expect(text(layout.messageIdStart, layout.messageIdEnd)).toBe('ïd');
+    expect(text(layout.tagStart, layout.tagEnd)).toBe('étiquette');
+    const keys: string[] = [];
+    for (let i = 0, k = layout.keysAt; i < layout.keyCount; i++) {
+      const n = buf.readUInt16BE(k);
+      keys.push(text(k + 2, k + 2 + n));
+      k += 2 + n;
+    }
+    expect(keys).toEqual(['k-1', 'ключ', '']);
+    // Every cut that summarizeMessageSection refuses, layoutMessageSection refuses with the same message.
+    for (let end = at; end < at + section.length + 3; end++) {
+      if (end === at + section.length) continue;
+      let expected: unknown;
+      try {
+        summarizeMessageSection(buf, at, end);
+      } catch (err) {
+        expected = (err as Error).message;
+      }
+      expect(expected).toBeDefined();
+      expect(() => layoutMessageSection(buf, at, end, newSectionLayout())).toThrow(expected as string);
+    }
   });
 });

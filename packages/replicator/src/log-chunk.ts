@@ -15,13 +15,15 @@ export interface ChunkTail {
 
 export function chunkTail(records: Buffer): ChunkTail {
   let at = 0;
-  let last: ChunkTail = { lastRecordAt: -1, lastStoreTimestampMs: 0 };
+  let lastRecordAt = -1;
+  let lastStoreTimestampMs = 0;
   while (at < records.length) {
     const header = readRecordHeader(records, at, records.length - at);
     // A malformed chunk is reported by appendReplicated (MESSAGE_CORRUPTED); here we only stop walking.
-    if (typeof header === 'string') return last;
-    last = { lastRecordAt: at, lastStoreTimestampMs: header.storeTimestampMs };
+    if (typeof header === 'string') break;
+    lastRecordAt = at;
+    lastStoreTimestampMs = header.storeTimestampMs;
     at += header.totalLength;
   }
-  return last;
+  return { lastRecordAt, lastStoreTimestampMs };
 }

@@ -116,6 +116,7 @@ export class ReplicaFollower {
   private latest: { upstreamEndOffset: number; masterTimeMs: number } | undefined;
   private stream: ReplicateStream | undefined;
   private blocked = false;
+  private reportScheduled = false;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private loop: Promise<void> = Promise.resolve();
@@ -173,8 +174,22 @@ export class ReplicaFollower {
     return { bytes, ms };
   }
 
-  /** Sends a progress report now, e.g. when the downstream reported; a no-op while not connected. */
+  /**
+   * Sends a progress report at the end of this turn of the event loop, e.g. when an append became durable or
+   * the downstream reported; a no-op while not connected. Calls in the same turn share one report: a flush
+   * group completes several pipelined appends at once, and each report costs both ends a protobuf round.
+   */
   reportProgress(): void {
+    if (this.reportScheduled) return;
+    this.reportScheduled = true;
+    setImmediate(() => {
+      this.reportScheduled = false;
+      this.sendProgress();
+    });
+  }
+
+  /** Sends a progress report now; a no-op while not connected. */
+  private sendProgress(): void {
     const stream = this.stream;
     if (!stream || this.blocked) return;
     const { log, member, room } = this.options;
@@ -197,7 +212,7 @@ export class ReplicaFollower {
         this.blocked = true;
         stream.once('drain', () => {
           this.blocked = false;
-          this.reportProgress();
+          this.sendProgress();
         });
       }
     } catch (err) {
@@ -307,7 +322,7 @@ export class ReplicaFollower {
       );
       this.logger.debug({ fromOffset: expected }, 'hello sent');
       // The first report goes with the hello: offsets committed here while the upstream was away reach it at once.
-      this.reportProgress();
+      this.sendProgress();
       resetIdle();
       timer = setInterval(() => this.reportProgress(), this.options.progressIntervalMs);
       timer.unref?.();

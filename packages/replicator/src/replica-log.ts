@@ -26,7 +26,8 @@ export interface ReplicaLog {
    * Appends records received from the upstream at exactly `at`, which must equal logEndOffset(). Every record
    * is checked (magic, CRC, its physical offset field equals where it lands); a bad one rejects the whole call
    * with MESSAGE_CORRUPTED and writes nothing. Resolves when the records are durable under the flush mode;
-   * their messages then become readable at their queue offsets.
+   * their messages then become readable at their queue offsets. `records` may be written from in place, so
+   * the caller must not change it once handed over.
    */
   appendReplicated(at: number, records: Buffer): Promise<void>;
   /**

@@ -26,6 +26,11 @@ export type SyncGateOptions = z.input<typeof syncGateOptionsSchema>;
 
 interface Waiter {
   offset: number;
+  /** Date.now() after which it fails with REPLICATION_TIMEOUT. */
+  deadline: number;
+  timeoutMs: number;
+  /** Set once settled; a settled waiter may still sit in the queue until the head passes it. */
+  done: boolean;
   resolve(): void;
   reject(err: RoomqError): void;
 }
@@ -43,7 +48,11 @@ export class SyncGate {
   private replicas: number;
   private readonly durable = new Map<string, number>();
   private synced = -1;
+  /** Ordered by offset; those before `head` are settled. */
   private waiters: Waiter[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDeadline = 0;
   private readonly unsubscribe: () => void;
   private closed = false;
   private readonly syncedListeners = new Set<(offset: number) => void>();
@@ -76,27 +85,88 @@ export class SyncGate {
     if (this.closed) return Promise.reject(new RoomqError('CLOSED', 'the sync gate is closed; the broker is shutting down'));
     if (signal?.aborted) return Promise.reject(abortedError(signal));
     return new Promise<void>((resolve, reject) => {
-      const finish = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-      };
+      const onAbort = (): void => waiter.reject(abortedError(signal!));
       const waiter: Waiter = {
         offset,
+        deadline: Date.now() + timeoutMs,
+        timeoutMs,
+        done: false,
         resolve: () => {
-          finish();
+          if (waiter.done) return;
+          waiter.done = true;
+          signal?.removeEventListener('abort', onAbort);
           resolve();
         },
         reject: (err) => {
-          finish();
+          if (waiter.done) return;
+          waiter.done = true;
+          signal?.removeEventListener('abort', onAbort);
           reject(err);
         },
       };
-      const onAbort = (): void => waiter.reject(abortedError(signal!));
-      const timer = setTimeout(() => waiter.reject(this.timeoutError(offset, timeoutMs)), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
+      this.enqueue(waiter);
     });
+  }
+
+  /**
+   * Keeps waiters ordered by offset, so a report releases a prefix. Producers' writes come in log order, so a new
+   * waiter almost always goes at the end.
+   */
+  private enqueue(waiter: Waiter): void {
+    const waiters = this.waiters;
+    if (waiters.length === 0 || waiters[waiters.length - 1]!.offset <= waiter.offset) waiters.push(waiter);
+    else {
+      let lo = this.head;
+      let hi = waiters.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (waiters[mid]!.offset <= waiter.offset) lo = mid + 1;
+        else hi = mid;
+      }
+      waiters.splice(lo, 0, waiter);
+    }
+    this.armTimer(waiter.deadline);
+  }
+
+  /**
+   * One timer for all waiters, not one each (a write per frame at tens of thousands of messages a second): it
+   * fires at the earliest deadline it knows of, fails the waiters past theirs and re-arms for the rest.
+   */
+  private armTimer(deadline: number): void {
+    if (this.timer !== undefined && this.timerDeadline <= deadline) return;
+    clearTimeout(this.timer);
+    this.timerDeadline = deadline;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - Date.now()));
+    this.timer.unref?.();
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (let i = this.head; i < this.waiters.length; i++) {
+      const waiter = this.waiters[i]!;
+      if (waiter.done) continue;
+      if (waiter.deadline <= now) waiter.reject(this.timeoutError(waiter.offset, waiter.timeoutMs));
+      else next = Math.min(next, waiter.deadline);
+    }
+    this.compact();
+    if (next !== Number.POSITIVE_INFINITY) this.armTimer(next);
+  }
+
+  /** Drops settled waiters at the head; the array is rebuilt once the dead prefix is big. */
+  private compact(): void {
+    while (this.head < this.waiters.length && this.waiters[this.head]!.done) this.head++;
+    if (this.head === this.waiters.length) {
+      this.waiters = [];
+      this.head = 0;
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    } else if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+      this.waiters = this.waiters.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /**
@@ -117,7 +187,12 @@ export class SyncGate {
     this.closed = true;
     this.unsubscribe();
     this.syncedListeners.clear();
-    for (const waiter of [...this.waiters]) waiter.reject(new RoomqError('CLOSED', 'the sync gate closed before the replicas confirmed; the message is stored on the master', { retriable: true }));
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const waiters = this.waiters.slice(this.head);
+    this.waiters = [];
+    this.head = 0;
+    for (const waiter of waiters) waiter.reject(new RoomqError('CLOSED', 'the sync gate closed before the replicas confirmed; the message is stored on the master', { retriable: true }));
   }
 
   private update(progress: readonly MemberProgress[]): void {
@@ -128,8 +203,8 @@ export class SyncGate {
     const moved = synced !== this.synced;
     this.synced = synced;
     if (moved) for (const listener of this.syncedListeners) listener(synced);
-    if (this.waiters.length === 0) return;
-    for (const waiter of this.waiters.filter((w) => w.offset <= synced)) waiter.resolve();
+    for (let i = this.head; i < this.waiters.length && this.waiters[i]!.offset <= synced; i++) this.waiters[i]!.resolve();
+    this.compact();
   }
 
   private timeoutError(offset: number, timeoutMs: number): RoomqError {

@@ -111,6 +111,36 @@ describe('SyncGate', () => {
     gate.close();
   });
 
+  it('releases waits in offset order as reports arrive, and times out each on its own deadline', async () => {
+    const source = new FakeSource();
+    const gate = new SyncGate({ group: 'broker-a', replicas: 1, chain: CHAIN, source });
+    const settled: string[] = [];
+    const track = (name: string, p: Promise<void>): Promise<void> =>
+      p.then(
+        () => void settled.push(`${name} ok`),
+        (e: RoomqError) => void settled.push(`${name} ${e.code}`),
+      );
+    // Out of order on purpose: a write that reaches the gate late must still be ordered by its offset.
+    const waits = [
+      track('a', gate.waitFor(100, 5_000)),
+      track('c', gate.waitFor(300, 5_000)),
+      track('b', gate.waitFor(200, 5_000)),
+      track('short', gate.waitFor(400, 30)),
+      track('d', gate.waitFor(500, 5_000)),
+    ];
+    source.report('broker-a/1@dc1', 250);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(settled).toEqual(['a ok', 'b ok', 'short REPLICATION_TIMEOUT']);
+    source.report('broker-a/1@dc1', 500);
+    await Promise.all(waits);
+    expect(settled).toEqual(['a ok', 'b ok', 'short REPLICATION_TIMEOUT', 'c ok', 'd ok']);
+    // Thousands of waits resolve in one report, and the gate holds none afterwards.
+    const many = Array.from({ length: 5000 }, (_, i) => gate.waitFor(1000 + i, 5_000));
+    source.report('broker-a/1@dc1', 10_000);
+    await Promise.all(many);
+    gate.close();
+  });
+
   it('rejects sync:N larger than the chain at construction', () => {
     expect(() => new SyncGate({ group: 'broker-a', replicas: 3, chain: CHAIN, source: new FakeSource() })).toThrow(/replicas: sync:N needs N replicas/);
   });

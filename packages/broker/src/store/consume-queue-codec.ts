@@ -55,3 +55,23 @@ export function hashString(value: string, seed = 0x811c9dc5): number {
 export function hashTag(tag: string): number {
   return tag === '' ? 0 : hashString(tag) || 1;
 }
+
+/**
+ * hashString of the UTF-8 string in `buf[start, end)`, without decoding it when it is ASCII (then its bytes are
+ * its UTF-16 code units); other strings are decoded as summarizeMessageSection decodes them.
+ */
+export function hashStringBytes(buf: Buffer, start: number, end: number, seed = 0x811c9dc5): number {
+  let h = seed;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i]!;
+    if (byte >= 0x80) return hashString(buf.toString('utf8', start, end), seed);
+    h ^= byte;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** hashTag of the tag in `buf[start, end)`. */
+export function hashTagBytes(buf: Buffer, start: number, end: number): number {
+  return start === end ? 0 : hashStringBytes(buf, start, end) || 1;
+}

@@ -14,7 +14,7 @@
  */
 import { readU64 } from '@roomq/protocol';
 import { putU32, putU64 } from './big-endian.js';
-import { hashString } from './consume-queue-codec.js';
+import { hashString, hashStringBytes } from './consume-queue-codec.js';
 
 export const INDEX_ENTRY_SIZE = 20;
 
@@ -62,4 +62,14 @@ export function keyHashSeed(topic: string): number {
 
 export function keyHashWithSeed(seed: number, key: string): number {
   return hashString(key, seed);
+}
+
+/** messageIdHash of the ID in `buf[start, end)` (UTF-8), without decoding it when it is ASCII. */
+export function messageIdHashBytes(buf: Buffer, start: number, end: number): number {
+  return hashStringBytes(buf, start, end, 0x1b873593);
+}
+
+/** keyHashWithSeed of the key in `buf[start, end)` (UTF-8), without decoding it when it is ASCII. */
+export function keyHashBytesWithSeed(seed: number, buf: Buffer, start: number, end: number): number {
+  return hashStringBytes(buf, start, end, seed);
 }

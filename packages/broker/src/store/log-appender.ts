@@ -4,10 +4,14 @@ import { StorageIoError, attempt, type CommitLog } from './commit-log.js';
 import type { StoreFile } from './file-io.js';
 import { ZeroAhead } from './zero-ahead.js';
 
-/** A reusable write buffer; `refs` counts flush groups still writing from it. */
+/**
+ * A reusable write buffer; `refs` counts flush groups still writing from it. `external` marks a caller's buffer
+ * written in place (appendEncoded), which is never pooled.
+ */
 interface WriteBuffer {
   buf: Buffer;
   refs: number;
+  external?: true;
 }
 
 interface Part {
@@ -226,6 +230,25 @@ export class LogAppender {
     return physicalOffset;
   }
 
+  /**
+   * Adds `bytes`, whole records already encoded (a replica's copy of its upstream's log), at the write position
+   * without copying them: they are written from `bytes` itself, which must stay unchanged until the group is
+   * durable or failed. They must fit in the current segment; `lastRecord` is the log offset of the last record's
+   * start. Returns the log offset of the first byte. A replica's copied SEGMENT_END is followed by endSegment().
+   */
+  appendEncoded(bytes: Buffer, lastRecord: number): number {
+    const position = this.writePosition;
+    if (position + bytes.length > this.segmentEnd) {
+      throw new Error(`${bytes.length} encoded bytes at log offset ${position} cross the segment end ${this.segmentEnd}`);
+    }
+    if (bytes.length === 0) return position;
+    this.sealActive();
+    this.group.chunks[this.group.chunks.length - 1]!.parts.push({ wb: { buf: bytes, refs: 1, external: true }, start: 0, end: bytes.length });
+    this.writePosition += bytes.length;
+    this.lastReserved = lastRecord;
+    return position;
+  }
+
   /** Hands the active buffer's pending bytes to the current group's last chunk. */
   private sealActive(): void {
     if (this.activePosition === this.activeGroupStart) return;
@@ -235,7 +258,7 @@ export class LogAppender {
   }
 
   private retire(wb: WriteBuffer): void {
-    if (wb.refs === 0 && wb !== this.active && wb.buf.length === this.bufferBytes && this.pool.length < MAX_POOLED_BUFFERS) this.pool.push(wb);
+    if (wb.refs === 0 && !wb.external && wb !== this.active && wb.buf.length === this.bufferBytes && this.pool.length < MAX_POOLED_BUFFERS) this.pool.push(wb);
   }
 
   /**

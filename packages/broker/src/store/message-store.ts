@@ -12,6 +12,8 @@ import {
   readRecordHeader,
   recordChecksumValid,
   summarizeMessageSection,
+  layoutMessageSection,
+  newSectionLayout,
   writeMessageRecord,
   writeOffsetCommitRecord,
   type MessagePlacement,
@@ -24,9 +26,9 @@ import { pino, type Logger } from 'pino';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointData } from './checkpoint-codec.js';
 import { CommitLog, StorageIoError, attempt } from './commit-log.js';
 import { ConsumeQueue } from './consume-queue.js';
-import { CQ_ENTRY_SIZE, cqPhysicalOffset, cqSize, hashTag } from './consume-queue-codec.js';
+import { CQ_ENTRY_SIZE, cqPhysicalOffset, cqSize, hashTag, hashTagBytes } from './consume-queue-codec.js';
 import { nodeFileIO, syncDirectory, type FileIO } from './file-io.js';
-import { keyHash, keyHashSeed, keyHashWithSeed, messageIdHash } from './index-codec.js';
+import { keyHash, keyHashBytesWithSeed, keyHashSeed, keyHashWithSeed, messageIdHash, messageIdHashBytes } from './index-codec.js';
 import { LogAppender, type CommitWaiter, type SealedGroup } from './log-appender.js';
 import { LogTailCache } from './log-tail-cache.js';
 import { ReadBlockCache } from './read-block-cache.js';
@@ -115,6 +117,12 @@ function queueKey(topic: string, queueId: number): string {
   return `${topic}\u0000${queueId}`;
 }
 
+/** True when `buf[a, a + length)` and `buf[b, b + length)` hold the same bytes (short runs: a loop beats a native call). */
+function sameBytes(buf: Buffer, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
+}
+
 function offsetKey(group: string, topic: string, queueId: number): string {
   return `${group}\u0000${topic}\u0000${queueId}`;
 }
@@ -126,10 +134,22 @@ interface ReplicatedRecord {
   position: number;
   type: number;
   storeTimestampMs: number;
-  summary: SectionSummary | undefined;
+  /** A MESSAGE's topic; undefined for other records. */
+  topic: string | undefined;
   queueId: number;
   queueOffset: number;
+  /** A MESSAGE's consume-queue tag hash and index hashes: all a replica needs of it, hashed from its bytes. */
+  tagHash: number;
+  idHash: number;
+  keyHashes: number[] | undefined;
   commit: OffsetCommitRecord | undefined;
+}
+
+/** A queue a replicated chunk writes to, and the queue offset its next message must carry. */
+interface PlannedQueue {
+  topic: string;
+  queueId: number;
+  next: number;
 }
 
 /** One appendMessages call waiting for its flush group. */
@@ -208,6 +228,10 @@ export class MessageStore {
   private replicationHold: { replicatedEnd: number } | undefined;
   /** Batches of the open flush group not indexed yet: request array, then result array, per call. */
   private unindexed: Array<AppendRequest[] | AppendResult[]> = [];
+  /** A replica's chunks of the open flush group not indexed yet, as planned (their records carry what the index needs). */
+  private unindexedReplicated: ReplicatedRecord[][] = [];
+  /** Reused by planReplicated for every record it reads. */
+  private readonly sectionLayout = newSectionLayout();
   /** Reused for every record written: the hot path allocates no placement objects. */
   private readonly placement: MessagePlacement = { physicalOffset: 0, storeTimestampMs: 0, queueId: 0, queueOffset: 0 };
 
@@ -375,9 +399,11 @@ export class MessageStore {
   private sealGroup(): SealedGroup | undefined {
     const queues = this.unsealedQueues;
     const unindexed = this.unindexed;
-    if (queues.length === 0 && unindexed.length === 0) return undefined;
+    const unindexedReplicated = this.unindexedReplicated;
+    if (queues.length === 0 && unindexed.length === 0 && unindexedReplicated.length === 0) return undefined;
     this.unsealedQueues = [];
     this.unindexed = [];
+    if (unindexedReplicated.length > 0) this.unindexedReplicated = [];
     const ends = new Array<number>(queues.length);
     for (let i = 0; i < queues.length; i++) {
       const queue = queues[i]!;
@@ -400,6 +426,7 @@ export class MessageStore {
         for (let i = 0; i < unindexed.length; i += 2) {
           this.indexBatch(unindexed[i] as AppendRequest[], unindexed[i + 1] as AppendResult[]);
         }
+        for (let i = 0; i < unindexedReplicated.length; i++) this.indexReplicated(unindexedReplicated[i]!);
         indexEnd = this.index.total;
       },
       durable: () => {
@@ -452,6 +479,18 @@ export class MessageStore {
         keySeed = keyHashSeed(keyTopic);
       }
       for (let k = 0; k < keys.length; k++) index.add(keyHashWithSeed(keySeed, keys[k]!), physicalOffset, size);
+    }
+  }
+
+  /** indexBatch for a replica's planned records: the same entries, in the same order. */
+  private indexReplicated(planned: ReplicatedRecord[]): void {
+    const index = this.index;
+    for (let i = 0; i < planned.length; i++) {
+      const record = planned[i]!;
+      if (record.topic === undefined) continue;
+      index.add(record.idHash, record.position, record.size);
+      const keys = record.keyHashes;
+      if (keys !== undefined) for (let k = 0; k < keys.length; k++) index.add(keys[k]!, record.position, record.size);
     }
   }
 
@@ -1037,7 +1076,8 @@ export class MessageStore {
    * (header, checksum, its physical offset equals where it lands, its queue offset is the next of its queue);
    * a bad one rejects the call and nothing is written. Goes through the same group commit as appendMessages, so
    * it resolves once durable per the flush mode; its messages then read at the queue offsets they carry and
-   * its OFFSET_COMMIT records are in force. Only a replica takes it (setRole).
+   * its OFFSET_COMMIT records are in force. Only a replica takes it (setRole). The log is written from `records`
+   * in place, with no copy: the caller must not change it once handed over.
    */
   appendReplicated(at: number, records: Buffer): Promise<void> {
     const refused = this.writeRefusal();
@@ -1059,32 +1099,50 @@ export class MessageStore {
       return Promise.reject(err);
     }
     const appender = this.appender;
-    const requests: AppendRequest[] = [];
-    const results: AppendResult[] = [];
+    let messages = 0;
     const commits: OffsetCommitRecord[] = [];
-    for (const record of planned) {
-      const position = appender.reserve(record.size, record.storeTimestampMs);
-      if (position !== record.position) {
-        // The plan mirrors reserve(); if they ever disagree, bytes are reserved that must not be written.
-        this.fail(new Error(`replicated record planned at log offset ${record.position} landed at ${position}`));
-        return Promise.reject(this.failureValue);
-      }
-      records.copy(appender.slotBuf, appender.slotAt, record.at, record.at + record.size);
-      if (record.type === RecordType.SEGMENT_END) appender.endSegment();
-      else if (record.commit) commits.push(record.commit);
-      else if (record.summary) {
-        const { summary, queueId } = record;
-        const queue = this.queueFor(summary.topic, queueId);
-        if (!queue.sealPending) {
-          queue.sealPending = true;
-          this.unsealedQueues.push(queue);
+    // The records go to the log as runs of `records` itself, not copied: a run ends where the log continues
+    // at a new segment (after a copied SEGMENT_END, or where too little room was left for one).
+    let runStart = 0;
+    let runEnd = 0;
+    let runLast = 0;
+    const writeRun = (): void => {
+      if (runEnd > runStart) appender.appendEncoded(records.subarray(runStart, runEnd), runLast);
+      runStart = runEnd;
+    };
+    try {
+      for (const record of planned) {
+        if (record.position + record.size > appender.segmentEnd) {
+          writeRun();
+          // Too little room was left for a SEGMENT_END record: the log continues at the next segment, as reserve() does.
+          if (appender.segmentEnd - appender.writePosition < RECORD_HEADER_SIZE) appender.endSegment();
         }
-        queue.append(position, record.size, hashTag(summary.tag));
-        requests.push({ queueId, section: records.subarray(record.at + MESSAGE_FIXED_SIZE, record.at + record.size), summary });
-        results.push({ topic: summary.topic, queueId, queueOffset: record.queueOffset, physicalOffset: position, messageId: summary.messageId, storeTimestampMs: record.storeTimestampMs });
+        if (record.position !== appender.writePosition + (runEnd - runStart)) {
+          throw new Error(`replicated record planned at log offset ${record.position}, but the log continues at ${appender.writePosition + (runEnd - runStart)}`);
+        }
+        runEnd = record.at + record.size;
+        runLast = record.position;
+        if (record.type === RecordType.SEGMENT_END) {
+          writeRun();
+          appender.endSegment();
+        } else if (record.commit) commits.push(record.commit);
+        else if (record.topic !== undefined) {
+          const queue = this.queueFor(record.topic, record.queueId);
+          if (!queue.sealPending) {
+            queue.sealPending = true;
+            this.unsealedQueues.push(queue);
+          }
+          queue.append(record.position, record.size, record.tagHash);
+          messages++;
+        }
       }
+      writeRun();
+    } catch (err) {
+      // The plan mirrors the appender; if they ever disagree, bytes may be reserved that must not be written.
+      this.fail(err);
+      return Promise.reject(this.failureValue);
     }
-    if (requests.length > 0) this.unindexed.push(requests, results);
+    if (messages > 0) this.unindexedReplicated.push(planned);
     return new Promise((resolve, reject) => {
       appender.commit({
         durable: () => {
@@ -1101,8 +1159,14 @@ export class MessageStore {
     const segmentSize = this.options.segmentSizeBytes;
     let position = this.appender.writePosition;
     let segmentEnd = this.appender.segmentEnd;
-    const queueEnds = new Map<string, number>();
+    const queues: PlannedQueue[] = [];
     const planned: ReplicatedRecord[] = [];
+    const layout = this.sectionLayout;
+    // Records of one topic follow one another: its name is decoded (and its key seed hashed) once per run.
+    let topic = '';
+    let topicStart = -1;
+    let topicLength = 0;
+    let keySeed = 0;
     const corrupt = (at: number, problem: string): RoomqError =>
       new RoomqError('MESSAGE_CORRUPTED', `replicated record at byte ${at} of the chunk (log offset ${position}) ${problem}; nothing of the chunk was written`, {
         details: { offset: position },
@@ -1127,30 +1191,63 @@ export class MessageStore {
         position,
         type: header.type,
         storeTimestampMs: header.storeTimestampMs,
-        summary: undefined,
+        topic: undefined,
         queueId: 0,
         queueOffset: 0,
+        tagHash: 0,
+        idHash: 0,
+        keyHashes: undefined,
         commit: undefined,
       };
       if (header.type === RecordType.MESSAGE) {
         try {
-          record.summary = summarizeMessageSection(records, at + MESSAGE_FIXED_SIZE, at + size);
+          layoutMessageSection(records, at + MESSAGE_FIXED_SIZE, at + size, layout);
         } catch (err) {
           throw corrupt(at, `has a message section that does not parse (${(err as Error).message})`);
         }
+        const length = layout.topicEnd - layout.topicStart;
+        if (topicStart < 0 || length !== topicLength || !sameBytes(records, topicStart, layout.topicStart, length)) {
+          topic = records.toString('utf8', layout.topicStart, layout.topicEnd);
+          keySeed = keyHashSeed(topic);
+        }
+        topicStart = layout.topicStart;
+        topicLength = length;
         const { queueId, queueOffset } = readMessagePlacement(records, at);
-        const key = queueKey(record.summary.topic, queueId);
-        const expected = queueEnds.get(key) ?? this.consumeQueues.get(key)?.assignedEnd ?? 0;
-        if (queueOffset !== expected) {
+        let queue: PlannedQueue | undefined;
+        for (let i = 0; i < queues.length; i++) {
+          const q = queues[i]!;
+          if (q.queueId === queueId && q.topic === topic) {
+            queue = q;
+            break;
+          }
+        }
+        if (!queue) {
+          queue = { topic, queueId, next: this.queuesByTopic.get(topic)?.[queueId]?.assignedEnd ?? 0 };
+          queues.push(queue);
+        }
+        if (queueOffset !== queue.next) {
           throw new RoomqError(
             'REPLICA_DIVERGED',
-            `replicated message at log offset ${position} has queue offset ${queueOffset} in ${record.summary.topic}/${queueId}, where this replica expects ${expected}; the logs differ before ${position}: truncate to the last common record and copy again`,
-            { details: { topic: record.summary.topic, queueId, offset: queueOffset, physicalOffset: position } },
+            `replicated message at log offset ${position} has queue offset ${queueOffset} in ${topic}/${queueId}, where this replica expects ${queue.next}; the logs differ before ${position}: truncate to the last common record and copy again`,
+            { details: { topic, queueId, offset: queueOffset, physicalOffset: position } },
           );
         }
-        queueEnds.set(key, expected + 1);
+        queue.next++;
+        record.topic = topic;
         record.queueId = queueId;
         record.queueOffset = queueOffset;
+        record.tagHash = hashTagBytes(records, layout.tagStart, layout.tagEnd);
+        record.idHash = messageIdHashBytes(records, layout.messageIdStart, layout.messageIdEnd);
+        if (layout.keyCount > 0) {
+          const keyHashes: number[] = new Array(layout.keyCount);
+          let k = layout.keysAt;
+          for (let i = 0; i < layout.keyCount; i++) {
+            const n = records.readUInt16BE(k);
+            keyHashes[i] = keyHashBytesWithSeed(keySeed, records, k + 2, k + 2 + n);
+            k += 2 + n;
+          }
+          record.keyHashes = keyHashes;
+        }
       } else if (header.type === RecordType.OFFSET_COMMIT) {
         const decoded = decodeRecord(records, at, size);
         if (decoded.type === RecordType.OFFSET_COMMIT) record.commit = decoded;

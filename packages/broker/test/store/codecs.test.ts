@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/store/checkpoint-codec.js';
-import { readCqEntry, writeCqEntry } from '../../src/store/consume-queue-codec.js';
-import { readIndexEntry, writeIndexEntry } from '../../src/store/index-codec.js';
+import { hashString, hashStringBytes, hashTag, hashTagBytes, readCqEntry, writeCqEntry } from '../../src/store/consume-queue-codec.js';
+import { keyHash, keyHashBytesWithSeed, keyHashSeed, messageIdHash, messageIdHashBytes, readIndexEntry, writeIndexEntry } from '../../src/store/index-codec.js';
 
 describe('store codecs', () => {
   it('encodes consume-queue entries with the documented layout', () => {
@@ -34,5 +34,17 @@ describe('store codecs', () => {
     damaged[damaged.length - 2]! ^= 1;
     expect(decodeCheckpoint(damaged)).toBe('checksum mismatch');
     expect(decodeCheckpoint(bytes.subarray(0, 10))).toBe('file is shorter than its header');
+  });
+
+  it('hashes a string from its UTF-8 bytes exactly as from the string, ASCII or not', () => {
+    for (const text of ['', 'a', 'orders', 'k-123', 'tøpic', 'ключ', '主题', 'emoji 😀', '\u0000x']) {
+      const buf = Buffer.concat([Buffer.from('<<'), Buffer.from(text), Buffer.from('>>')]);
+      const [start, end] = [2, buf.length - 2];
+      expect(hashStringBytes(buf, start, end), text).toBe(hashString(text));
+      expect(hashStringBytes(buf, start, end, 7), text).toBe(hashString(text, 7));
+      expect(hashTagBytes(buf, start, end), text).toBe(hashTag(text));
+      expect(messageIdHashBytes(buf, start, end), text).toBe(messageIdHash(text));
+      expect(keyHashBytesWithSeed(keyHashSeed('tøpic'), buf, start, end), text).toBe(keyHash('tøpic', text));
+    }
   });
 });

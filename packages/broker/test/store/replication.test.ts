@@ -121,6 +121,48 @@ describe('MessageStore as a ReplicaLog', () => {
     });
   }
 
+  it('derives the same consume queues and indexes as its master, for non-ASCII topics, IDs, keys and tags too', async () => {
+    const masterDir = await tempDir();
+    const replicaDir = await tempDir();
+    const master = await openStore({ dataDir: masterDir, segmentSizeBytes: SEGMENT, ...RARE_CHECKPOINTS });
+    const replica = await openReplica({ dataDir: replicaDir, segmentSizeBytes: SEGMENT, ...RARE_CHECKPOINTS });
+    const topics = ['t', 'tøpic-ü', '主题'];
+    for (let i = 0; i < 60; i++) {
+      const topic = topics[i % 3]!;
+      await master.appendMessages([
+        request({ topic, queueId: i % 2, body: `m${i}`, keys: [`k${i}`, `ключ-${i}`], tag: i % 4 === 0 ? 'étiquette' : i % 4 === 1 ? 'plain' : '', messageId: i % 5 === 0 ? `ïd-${i}` : undefined }),
+      ]);
+    }
+    await copyLog(master, replica, 3000);
+    for (const topic of topics) {
+      for (let q = 0; q < 2; q++) expect(await queueView(replica, topic, q)).toEqual(await queueView(master, topic, q));
+      for (const i of [0, 1, 2, 30, 59]) {
+        if (topics[i % 3] !== topic) continue;
+        const onMaster = await master.lookupKey(topic, `ключ-${i}`, 5);
+        expect(onMaster).toHaveLength(1);
+        expect((await replica.lookupKey(topic, `ключ-${i}`, 5)).map((r) => r.messageId)).toEqual(onMaster.map((r) => r.messageId));
+        expect((await replica.lookupKey(topic, `k${i}`, 5)).map((r) => r.messageId)).toEqual(onMaster.map((r) => r.messageId));
+      }
+    }
+    expect((await replica.lookupMessageId('ïd-5'))?.physicalOffset).toBe((await master.lookupMessageId('ïd-5'))?.physicalOffset);
+    // Consume-queue entries carry the tag hash, index files the ID and key hashes: the same bytes on both.
+    await master.close();
+    await replica.close();
+    for (const dir of ['consumequeue', 'index']) {
+      const files = async (root: string): Promise<Map<string, Buffer>> => {
+        const out = new Map<string, Buffer>();
+        for (const entry of await readdir(join(root, dir), { recursive: true, withFileTypes: true })) {
+          if (entry.isFile()) out.set(join(entry.parentPath ?? entry.path, entry.name).slice(root.length), await readFile(join(entry.parentPath ?? entry.path, entry.name)));
+        }
+        return out;
+      };
+      const [left, right] = [await files(masterDir), await files(replicaDir)];
+      expect([...right.keys()].sort()).toEqual([...left.keys()].sort());
+      expect(left.size).toBeGreaterThan(0);
+      for (const [name, bytes] of left) expect(right.get(name)!.equals(bytes), `${dir} file ${name} differs`).toBe(true);
+    }
+  });
+
   it('lands records at the same offsets after a SEGMENT_END and after a tail too short for one', async () => {
     const masterDir = await tempDir();
     const replicaDir = await tempDir();
