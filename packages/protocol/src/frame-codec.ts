@@ -30,8 +30,8 @@ export function encodeFrame(kind: number, payload: Uint8Array): Buffer {
 
 /**
  * Cuts a byte stream into frames. Bytes arrive in socket-sized pieces; a payload wholly inside one piece is
- * served as a view of it, any other is gathered into one buffer of its size as soon as its length is known, so
- * each byte is copied at most once.
+ * served as a view of it (unless the pieces are reused), any other is gathered into one buffer of its size as
+ * soon as its length is known, so each byte is copied at most once.
  */
 export class FrameDecoder {
   private readonly header = Buffer.alloc(FRAME_HEADER_BYTES);
@@ -43,10 +43,13 @@ export class FrameDecoder {
   /**
    * @param stream names the stream in errors, e.g. `replication stream`.
    * @param maxFrameBytes larger frames are refused before anything is allocated for them.
+   * @param reusedInput the caller reuses the bytes it pushes once push() returns (a socket reading into one
+   *   buffer): every payload is then gathered into a buffer of its own, also one wholly inside a piece.
    */
   constructor(
     private readonly stream: string,
     private readonly maxFrameBytes = MAX_FRAME_BYTES,
+    private readonly reusedInput = false,
   ) {}
 
   /** Calls `onFrame` for every whole frame in `bytes` (and what came before); throws BAD_REQUEST on a malformed stream. */
@@ -63,7 +66,7 @@ export class FrameDecoder {
         if (length < 1 || length > this.maxFrameBytes) throw this.malformed(`a frame claims ${length} bytes (at least 1, at most ${this.maxFrameBytes})`);
         this.kind = this.header[4]!;
         const size = length - 1;
-        if (bytes.length - at >= size) {
+        if (bytes.length - at >= size && !this.reusedInput) {
           const payload = bytes.subarray(at, at + size);
           at += size;
           this.headerFilled = 0;

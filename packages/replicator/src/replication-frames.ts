@@ -74,7 +74,10 @@ export function decodeUpstreamPayload(kind: number, payload: Buffer, decoder: Fr
  */
 export const MAX_REPLICA_FRAME_BYTES = 16 * 1024 * 1024;
 
-/** A decoder of the replication stream's frames; `maxFrameBytes` as the receiving side allows. */
-export function replicationFrameDecoder(maxFrameBytes?: number): FrameDecoder {
-  return new FrameDecoder('replication stream', maxFrameBytes);
+/**
+ * A decoder of the replication stream's frames; `maxFrameBytes` as the receiving side allows, `reusedInput`
+ * when the socket reads into one buffer it reuses (FrameDecoder).
+ */
+export function replicationFrameDecoder(maxFrameBytes?: number, reusedInput = false): FrameDecoder {
+  return new FrameDecoder('replication stream', maxFrameBytes, reusedInput);
 }

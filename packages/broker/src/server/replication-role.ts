@@ -33,8 +33,10 @@ export class ReplicationRole {
     this.modeSpec = parseReplicationMode(config.replicationMode, 'replicationMode');
     this.mode = config.replicationMode;
     this.upstreamServer = new UpstreamServer({ log: store, group: config.group, member, room: config.room, logger: logger.child({ component: 'replication-upstream' }) });
-    // A follower's downstream progress travels up at once, so the leader's sync gate is not held by a timer.
-    this.upstreamServer.onProgress(() => this.follower?.reportProgress());
+    // In sync:N with N ≥ 2 the leader's gate may wait for a member behind this one: its progress travels up at
+    // once. Otherwise it rides with this member's own reports (one per durable append, and one each
+    // progressIntervalMs): under load that is as soon, and the upstream is not woken once more per report.
+    if (this.modeSpec.kind === 'sync' && this.modeSpec.replicas >= 2) this.upstreamServer.onProgress(() => this.follower?.reportProgress());
     // Offsets committed at replicas while this member did not lead: applied (max semantics) once it leads.
     this.upstreamServer.onOffsetCommits((offsets, from) => {
       if (this.store.role !== 'master') return;
