@@ -186,7 +186,7 @@ export class LinkProxy implements LinkControl {
       return;
     }
     const pair = new LinkPair(client, {
-      connectUpstream: () => createConnection({ host: this.options.target.host, port: this.options.target.port, allowHalfOpen: true }),
+      connectUpstream: (onread) => createConnection({ host: this.options.target.host, port: this.options.target.port, allowHalfOpen: true, onread }),
       delayMs: () => this.delayMs,
       highWaterBytes: this.options.highWaterBytes,
       logger: this.logger,
