@@ -3,7 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isRoomqError } from '@roomq/protocol';
-import { percentiles } from '@roomq/cli';
+import { percentiles, rerunWithAllocatorEnv } from '@roomq/cli';
 import { parseBenchOptions, type Section } from './bench-options.js';
 import { backlogConsume, createTopic, publishThroughput, sendLatency } from './client-path.js';
 import { comparisonChart } from './comparison-chart.js';
@@ -212,6 +212,12 @@ function addDrillFigures(report: Report, drill: Extract<DrillOutcome, { status: 
   }
   if (drill.note) progress(`  ${drill.note}`);
 }
+
+// The bench's own process runs the SDK clients and the room-link proxies of the chains: it gets the allocator
+// settings the launcher gives every server (allocator-env.ts in @roomq/cli), or it would pay, in page faults,
+// costs the brokers do not.
+const rerun = await rerunWithAllocatorEnv();
+if (rerun !== undefined) process.exit(rerun);
 
 main()
   .catch((err: unknown) => {
