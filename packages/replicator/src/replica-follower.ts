@@ -58,6 +58,12 @@ export const replicaFollowerOptionsSchema = z.object({
   /** Pacing of reconnects after errors and stream ends. */
   reconnectBackoff: backoffSchema,
   progressIntervalMs: z.number().int().positive().default(DEFAULT_PROGRESS_INTERVAL_MS),
+  /**
+   * Report after every durable append (true), or only every progressIntervalMs (false): for a member whose
+   * progress no sync write waits for (async mode, or the second replica of a sync:1 chain), where a report per
+   * flush group would cost it, each member above it and the link between them a message for nothing.
+   */
+  promptReports: z.boolean().default(true),
   idleTimeoutMs: z.number().int().positive().default(DEFAULT_IDLE_TIMEOUT_MS),
   /**
    * Progress of the members downstream of this one (a middle member passes its UpstreamServer's
@@ -117,12 +123,14 @@ export class ReplicaFollower {
   private stream: ReplicateStream | undefined;
   private blocked = false;
   private reportScheduled = false;
+  private promptReports: boolean;
   private starting: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private loop: Promise<void> = Promise.resolve();
 
   constructor(options: ReplicaFollowerOptions) {
     this.options = parseConfig(replicaFollowerOptionsSchema, options, 'invalid ReplicaFollower options');
+    this.promptReports = this.options.promptReports;
     const { group, member, room, upstream } = this.options;
     this.logger = this.options.logger.child({ component: 'replica-follower', group, broker: member, room, upstream });
   }
@@ -164,6 +172,13 @@ export class ReplicaFollower {
   onStatus(listener: (status: FollowerStatus, reason: string | undefined) => void): () => void {
     this.statusListeners.add(listener);
     return () => this.statusListeners.delete(listener);
+  }
+
+  /** Changes whether progress goes up after every durable append (see the option); a report goes out now. */
+  setPromptReports(prompt: boolean): void {
+    if (prompt === this.promptReports) return;
+    this.promptReports = prompt;
+    this.reportProgress();
   }
 
   /** Lag behind the upstream as of the latest chunk (the last known value while reconnecting). */
@@ -345,7 +360,7 @@ export class ReplicaFollower {
           const appended = log.appendReplicated(chunk.offset, chunk.records).then(
             () => {
               progressed = true;
-              this.reportProgress();
+              if (this.promptReports) this.reportProgress();
             },
             (err: unknown) => {
               appendError ??= err;

@@ -1,7 +1,7 @@
 import { isRoomqError, type RoomqError } from '@roomq/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplicaFollower, SyncGate, UpstreamServer, parseReplicationMode, type MemberProgress, type ProgressSource } from '../src/index.js';
-import { FAST_BACKOFF, serve } from './helpers.js';
+import { FAST_BACKOFF, serve, until } from './helpers.js';
 import { MemoryLog } from './memory-log.js';
 
 class FakeSource implements ProgressSource {
@@ -143,6 +143,42 @@ describe('SyncGate', () => {
 
   it('rejects sync:N larger than the chain at construction', () => {
     expect(() => new SyncGate({ group: 'broker-a', replicas: 3, chain: CHAIN, source: new FakeSource() })).toThrow(/replicas: sync:N needs N replicas/);
+  });
+
+  it('a follower reports after every durable append only when told to; otherwise on its interval', async () => {
+    const log = new MemoryLog();
+    const upstream = new UpstreamServer({ log, group: 'broker-a', member: 'broker-a/0@dc1', room: 'dc1' });
+    const server = await serve(upstream);
+    let reports = 0;
+    upstream.onProgress(() => reports++);
+    const replica = new MemoryLog();
+    const f = new ReplicaFollower({ log: replica, group: 'broker-a', member: 'broker-a/1@dc2', room: 'dc2', upstream: server.endpoint, reconnectBackoff: FAST_BACKOFF, promptReports: false, progressIntervalMs: 60_000 });
+    try {
+      await f.start();
+      await until(() => reports >= 1, 'the report sent with the hello');
+      const appendAll = async (count: number): Promise<void> => {
+        for (let i = 0; i < count; i++) {
+          const end = log.appendMessages(5);
+          await until(() => replica.durableOffset() >= end, 'the replica to hold the records');
+          await new Promise((r) => setImmediate(r));
+        }
+      };
+      const quiet = reports;
+      await appendAll(20);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(reports).toBe(quiet); // nothing but the interval (a minute here) reports
+      f.setPromptReports(true);
+      await until(() => reports > quiet, 'a report when told to be prompt');
+      const prompt = reports;
+      await appendAll(20);
+      await until(() => reports >= prompt + 20, 'a report after each durable append', 5_000);
+      // What the upstream saw last is this member's own end.
+      expect(upstream.progress().find((m) => m.member === 'broker-a/1@dc2')?.durableOffset).toBe(replica.durableOffset());
+    } finally {
+      await f.close();
+      await upstream.close();
+      await server.stop();
+    }
   });
 
   it('gates on real replication: resolves once the replica holds the records', async () => {

@@ -77,7 +77,7 @@ export class Leadership {
     if (target.kind === 'follow') {
       const was = this.phase;
       this.phase = 'following';
-      await this.role.follow(target.upstream);
+      await this.role.follow(target.upstream, target.direct);
       if (was !== 'following' || this.applied?.kind !== 'follow' || this.applied.upstream !== target.upstream) {
         this.logger.info({ from: was, upstream: target.upstream, leader: target.leader || undefined, epoch: this.store.currentEpoch() }, 'following the group leader');
       }

@@ -88,13 +88,22 @@ export class ReplicationRole {
     }
   }
 
-  /** Copies the log from `upstream` (restarting the stream when it changes). */
-  async follow(upstream: string): Promise<void> {
+  /**
+   * Copies the log from `upstream` (restarting the stream when it changes); `direct` when the upstream is the
+   * leader itself. Progress goes up after every durable append only where a sync write may wait for it: sync
+   * mode, following the leader directly or sync:N with N ≥ 2. Elsewhere (async, the second replica of a sync:1
+   * chain, whose log never runs ahead of the first's) it goes every progressIntervalMs.
+   */
+  async follow(upstream: string, direct = true): Promise<void> {
+    const promptReports = this.modeSpec.kind === 'sync' && (direct || this.modeSpec.replicas >= 2);
     this.gate?.close();
     this.gate = undefined;
     this.chain = [];
     this.store.setRole('replica');
-    if (this.follower && this.following === upstream) return;
+    if (this.follower && this.following === upstream) {
+      this.follower.setPromptReports(promptReports);
+      return;
+    }
     await this.stopFollowing();
     const member = brokerName(this.config);
     this.following = upstream;
@@ -105,6 +114,7 @@ export class ReplicationRole {
       room: this.config.room,
       upstream,
       logger: this.logger.child({ component: 'replica-follower', upstream }),
+      promptReports,
       downstreamProgress: () => this.upstreamServer.downstreamProgress(),
       // Offsets consumers committed here (the store's overlay) or behind us travel up with every report until
       // the leader's OFFSET_COMMIT records replicate back.

@@ -6,12 +6,13 @@ import { isRoomCut, type ControlSnapshot } from './group-control-view.js';
  * - `lead`: take the group's writes in `epoch` (`acting` when it is not the configured master, after a cut);
  *   `chain` names the members a sync:N write waits for.
  * - `follow`: copy the log from `upstream` (the member before it in the configured chain while the configured
- *   master leads; the leader itself while an acting master leads, so every member converges on it).
+ *   master leads; the leader itself while an acting master leads, so every member converges on it). `direct`:
+ *   the upstream is the leader itself (true when that is not known yet).
  * - `wait`: nobody to follow yet (the leader's endpoint is unknown); writes stay refused.
  */
 export type RoleTarget =
   | { kind: 'lead'; epoch: number | undefined; acting: boolean; chain: string[] }
-  | { kind: 'follow'; upstream: string; leader: string }
+  | { kind: 'follow'; upstream: string; leader: string; direct: boolean }
   | { kind: 'wait'; reason: string };
 
 export function roleTarget(config: BrokerConfig, self: string, snapshot: ControlSnapshot, known: boolean): RoleTarget {
@@ -19,7 +20,7 @@ export function roleTarget(config: BrokerConfig, self: string, snapshot: Control
   if (!known) {
     // Until a router answers, a slave follows its configured upstream; a configured master does not lead (it may
     // have been replaced while it was down, and leading would write to a log about to be cut back).
-    return configuredMaster ? { kind: 'wait', reason: 'no router has told it yet whether it still leads its group' } : { kind: 'follow', upstream: config.upstream!, leader: '' };
+    return configuredMaster ? { kind: 'wait', reason: 'no router has told it yet whether it still leads its group' } : { kind: 'follow', upstream: config.upstream!, leader: '', direct: true };
   }
   const group = snapshot.group;
   const leader = group?.leader ?? (configuredMaster ? self : configuredMasterOf(snapshot));
@@ -32,11 +33,12 @@ export function roleTarget(config: BrokerConfig, self: string, snapshot: Control
   // The configured chain, unless it runs through a cut room this member is not in: then straight to the leader.
   const upstreamCut = config.upstream !== undefined && upstreamIsCut(config.upstream, snapshot) && !isRoomCut(snapshot, config.room);
   if (leaderIsConfiguredMaster && !configuredMaster && config.upstream && !upstreamCut) {
-    return { kind: 'follow', upstream: config.upstream, leader: leader ?? '' };
+    const direct = leader === undefined || snapshot.members.get(leader)?.endpoint === undefined || snapshot.members.get(leader)?.endpoint === config.upstream;
+    return { kind: 'follow', upstream: config.upstream, leader: leader ?? '', direct };
   }
   const endpoint = leader === undefined ? undefined : snapshot.members.get(leader)?.endpoint;
   if (!endpoint) return { kind: 'wait', reason: `the endpoint of group leader ${leader ?? '(unknown)'} is not known yet` };
-  return { kind: 'follow', upstream: endpoint, leader: leader! };
+  return { kind: 'follow', upstream: endpoint, leader: leader!, direct: true };
 }
 
 /**
@@ -66,6 +68,6 @@ function upstreamIsCut(upstream: string, snapshot: ControlSnapshot): boolean {
 export function sameTarget(a: RoleTarget | undefined, b: RoleTarget): boolean {
   if (!a || a.kind !== b.kind) return false;
   if (a.kind === 'lead' && b.kind === 'lead') return a.epoch === b.epoch && a.acting === b.acting && a.chain.join(',') === b.chain.join(',');
-  if (a.kind === 'follow' && b.kind === 'follow') return a.upstream === b.upstream;
+  if (a.kind === 'follow' && b.kind === 'follow') return a.upstream === b.upstream && a.direct === b.direct;
   return a.kind === 'wait';
 }

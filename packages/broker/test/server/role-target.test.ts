@@ -24,14 +24,15 @@ describe('roleTarget', () => {
   it('keeps the configured chain while the configured master leads', () => {
     const v = view([]);
     expect(roleTarget(master, 'broker-a/0@dc1', v.current, true)).toEqual({ kind: 'lead', epoch: 1, acting: false, chain: ['broker-a/1@dc2', 'broker-a/2@dc2'] });
-    expect(roleTarget(slave2, 'broker-a/2@dc2', v.current, true)).toEqual({ kind: 'follow', upstream: '127.0.0.1:1001', leader: 'broker-a/0@dc1' });
+    expect(roleTarget(slave2, 'broker-a/2@dc2', v.current, true)).toEqual({ kind: 'follow', upstream: '127.0.0.1:1001', leader: 'broker-a/0@dc1', direct: false });
   });
 
   it('after a cut of dc1: the acting master leads the next epoch with the surviving replica as its sync chain, the others follow it directly', () => {
     const v = view([{ room: 'dc1', status: 'cut', version: 1 }], { epoch: 2, leader: 'broker-a/1@dc2', version: 1 });
     expect(roleTarget(slave1, 'broker-a/1@dc2', v.current, true)).toEqual({ kind: 'lead', epoch: 2, acting: true, chain: ['broker-a/2@dc2'] });
-    expect(roleTarget(slave2, 'broker-a/2@dc2', v.current, true)).toEqual({ kind: 'follow', upstream: '127.0.0.1:1001', leader: 'broker-a/1@dc2' });
-    expect(roleTarget(master, 'broker-a/0@dc1', v.current, true)).toEqual({ kind: 'follow', upstream: '127.0.0.1:1001', leader: 'broker-a/1@dc2' });
+    // The same upstream, now the leader itself: a target of its own, so its reports go out at once again.
+    expect(roleTarget(slave2, 'broker-a/2@dc2', v.current, true)).toEqual({ kind: 'follow', upstream: '127.0.0.1:1001', leader: 'broker-a/1@dc2', direct: true });
+    expect(roleTarget(master, 'broker-a/0@dc1', v.current, true)).toEqual({ kind: 'follow', upstream: '127.0.0.1:1001', leader: 'broker-a/1@dc2', direct: true });
   });
 
   it('a configured master whose replicas are all in a cut room leads with none to wait for', () => {
@@ -48,6 +49,6 @@ describe('roleTarget', () => {
   it('follows the configured upstream, and never leads, until a router has answered', () => {
     const v = new GroupControlView();
     expect(roleTarget(master, 'broker-a/0@dc1', v.current, false)).toMatchObject({ kind: 'wait' });
-    expect(roleTarget(slave1, 'broker-a/1@dc2', v.current, false)).toEqual({ kind: 'follow', upstream: '127.0.0.1:1000', leader: '' });
+    expect(roleTarget(slave1, 'broker-a/1@dc2', v.current, false)).toEqual({ kind: 'follow', upstream: '127.0.0.1:1000', leader: '', direct: true });
   });
 });
