@@ -9,22 +9,13 @@ import {
   encodePublishOpen,
   encodeSubscribeOpen,
   parseHostPort,
+  sharedOnRead,
   writeBuffers,
   type PublishAckMsg,
   type PublishFrameMsg,
   type RecordsFrameMsg,
   type SubscribeRequestMsg,
 } from '@roomq/protocol';
-
-/** Bytes a data socket reads at once: a subscribe batch of a backlog (up to a few hundred KiB) in one read. */
-const READ_BUFFER_BYTES = 1024 * 1024;
-let sharedReadBuffer: Buffer | undefined;
-
-/** The one read buffer of every data socket in this process, allocated on first use. */
-function readBuffer(): Buffer {
-  sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  return sharedReadBuffer;
-}
 
 /**
  * One call of the broker's data path over its own TCP connection (data-frames.ts in @roomq/protocol), shaped
@@ -43,14 +34,8 @@ abstract class DataSocket extends EventEmitter {
   ) {
     super();
     const address = parseHostPort(endpoint);
-    // Every data socket of the process reads into one shared buffer (readBuffer()): a read is decoded, and every
-    // frame copied out of it, before the callback returns, so no two reads ever overlap in it. A backlog's batch
-    // then arrives in one read and one callback instead of a fresh 64 KiB buffer and a stream event per piece.
-    this.socket = connect({
-      host: address?.host ?? endpoint,
-      port: address?.port ?? 0,
-      onread: { buffer: readBuffer(), callback: (n: number, buffer: Uint8Array) => this.receive(Buffer.from(buffer.buffer, buffer.byteOffset, n)) },
-    });
+    // A backlog's batch arrives in one read (sharedOnRead); the decoder copies every frame out of the shared buffer.
+    this.socket = connect({ host: address?.host ?? endpoint, port: address?.port ?? 0, onread: sharedOnRead((bytes) => this.receive(bytes)) });
     this.socket.setNoDelay(true);
     this.socket.cork();
     this.socket.write(DATA_PREFACE);
@@ -66,7 +51,7 @@ abstract class DataSocket extends EventEmitter {
     this.socket.on('close', () => this.fail(new RoomqError('UNAVAILABLE', `the broker at ${endpoint} closed the data connection`, { details: { endpoint } })));
   }
 
-  /** One read, in the shared buffer. Pausing is pause()'s to do (subscribe flow control), so this never asks it. */
+  /** One read, in the shared buffer. Pausing is pause()'s to do (subscribe flow control), so this never asks for it. */
   private receive(bytes: Buffer): true {
     try {
       this.decoder.push(bytes, (kind, payload) => this.deliver(decodeBrokerDataFrame(kind, payload, this.decoder)));

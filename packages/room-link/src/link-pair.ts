@@ -1,9 +1,7 @@
 import type { OnReadOpts, Socket } from 'node:net';
+import { sharedOnRead } from '@roomq/protocol';
 import type { Logger } from 'pino';
 import { DelayedPipe } from './delayed-pipe.js';
-
-/** The buffer the connection to the target reads into: a replication chunk (up to 1 MiB) in one read. */
-const UPSTREAM_READ_BYTES = 1024 * 1024 + 64;
 
 export interface LinkPairOptions {
   /**
@@ -55,17 +53,15 @@ export class LinkPair {
     if (this.closed || this.frozen || this.upstream !== undefined) return;
     const client = this.client;
     // The target's side carries the bulk of a replication link (the log, to a replica behind the proxy): it is
-    // read into one reused buffer, each read copied out once, instead of a fresh 64 KiB buffer and a stream
-    // event per piece, which cost this process several times the copy.
+    // read in big reads into the process's shared buffer (sharedOnRead), each copied out once, instead of a
+    // fresh 64 KiB buffer and a stream event per piece, which cost this process several times the copy.
     let down: DelayedPipe | undefined;
-    const readBuffer = Buffer.allocUnsafe(UPSTREAM_READ_BYTES);
-    const upstream = this.options.connectUpstream({
-      buffer: readBuffer,
-      callback: (n: number) => {
-        down?.push(Buffer.from(readBuffer.subarray(0, n)));
+    const upstream = this.options.connectUpstream(
+      sharedOnRead((bytes) => {
+        down?.push(Buffer.from(bytes));
         return true;
-      },
-    });
+      }),
+    );
     this.upstream = upstream;
     upstream.pause();
     client.setNoDelay(true);

@@ -33,7 +33,8 @@ export function roleTarget(config: BrokerConfig, self: string, snapshot: Control
   // The configured chain, unless it runs through a cut room this member is not in: then straight to the leader.
   const upstreamCut = config.upstream !== undefined && upstreamIsCut(config.upstream, snapshot) && !isRoomCut(snapshot, config.room);
   if (leaderIsConfiguredMaster && !configuredMaster && config.upstream && !upstreamCut) {
-    const direct = leader === undefined || snapshot.members.get(leader)?.endpoint === undefined || snapshot.members.get(leader)?.endpoint === config.upstream;
+    const leaderEndpoint = leader === undefined ? undefined : snapshot.members.get(leader)?.endpoint;
+    const direct = leaderEndpoint === undefined || leaderEndpoint === config.upstream;
     return { kind: 'follow', upstream: config.upstream, leader: leader ?? '', direct };
   }
   const endpoint = leader === undefined ? undefined : snapshot.members.get(leader)?.endpoint;
