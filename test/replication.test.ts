@@ -1,8 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Admin, Producer } from '@roomq/client';
+import { Admin, Producer, replicationTrouble } from '@roomq/client';
 import { RecordType, forEachRecord, type MessageRecord } from '@roomq/protocol';
+import { runCli } from './helpers/cli.js';
 import { uniqueName, waitFor } from './helpers/cluster.js';
 import { rawSubscribe } from './helpers/raw-clients.js';
 import { ReplicatedGroup } from '@roomq/cli';
@@ -118,6 +119,14 @@ describe('chain replication across rooms', () => {
       return lag && lag.lagBytes > 0 ? lag : undefined;
     }, 'the master to report the replica behind', 10_000);
     expect(behind.lagBytes).toBeGreaterThan(0);
+    // The replica says why it is behind: its stream went silent, and it keeps reconnecting (idleTimeoutMs, 5 s).
+    const stuck = await waitFor(async () => {
+      const replica = (await admin.clusterStatus()).brokers.find((b) => b.name === 'broker-a/1@dc2');
+      return replica && replicationTrouble(replica)?.includes('nothing from the upstream') ? replica : undefined;
+    }, 'the replica to report why it is behind', 20_000);
+    expect(stuck.replication.find((r) => r.member === 'broker-a/1@dc2')?.status).toBe('connecting');
+    const shown = await runCli(['cluster', 'status', '--router', group.routerEndpoint]);
+    expect(shown.stdout).toMatch(/REPLICATION broker-a\/1@dc2: replication from \S+ is reconnecting after: nothing from the upstream/);
     await group.links.get(1)!.restore();
     await waitFor(async () => {
       const master = (await admin.clusterStatus()).brokers.find((b) => b.name === 'broker-a/0@dc1');

@@ -105,7 +105,7 @@ export interface BrokerStatus {
   /** Replicas: host:port they copy from. */
   upstream: string;
   /** This member and every member after it in the chain: how far each holds the log, and how far behind. */
-  replication: { member: string; room: string; durableOffset: number; lagBytes: number; lagMs: number; status: string }[];
+  replication: { member: string; room: string; durableOffset: number; lagBytes: number; lagMs: number; status: string; reason: string }[];
   /** The group epoch the member's log has reached; undefined when the broker did not say. */
   epoch: number | undefined;
   /** master | slave as configured; `role` is the role it acts in now. Empty when the broker did not say. */
@@ -362,6 +362,7 @@ function brokerFromWire(view: BrokerViewMsg): BrokerStatus {
       lagBytes: r.lag_bytes ?? 0,
       lagMs: r.lag_ms ?? 0,
       status: r.status ?? '',
+      reason: r.reason ?? '',
     })),
     epoch: s?.epoch,
     configuredRole: s?.configured_role ?? '',

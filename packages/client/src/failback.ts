@@ -15,6 +15,7 @@
 import { RoomqError } from '@roomq/protocol';
 import { z } from 'zod';
 import type { BrokerStatus, ClusterStatus } from './admin.js';
+import { replicationTrouble } from './replication-trouble.js';
 import type { AuditEntry, GroupControl, RoomListing, SetGroupControlOptions } from './room-control.js';
 
 /** How long each wait of a failback may take by default. */
@@ -103,7 +104,10 @@ export async function failbackGroup(api: FailbackApi, group: string, options: z.
     if (!m || !m.alive) return { done: false, message: `${master} is not alive yet` };
     if (room?.status === 'cut') return { done: false, message: `${master}'s room ${m.room} is cut; run roomq room restore ${m.room}` };
     if (m.status !== 'ready') return { done: false, message: `${master} is ${m.status}` };
-    if (m.epoch !== epoch) return { done: false, message: `${master} is at epoch ${m.epoch ?? '?'}, waiting for ${epoch}` };
+    if (m.epoch !== epoch) {
+      const trouble = replicationTrouble(m);
+      return { done: false, message: `${master} is at epoch ${m.epoch ?? '?'}, waiting for ${epoch}${trouble ? ` (${trouble})` : ''}` };
+    }
     return { done: true, message: `${master} rejoined at epoch ${epoch}` };
   });
 

@@ -36,6 +36,7 @@ export { Admin } from './admin.js';
 export type { AdminOptions, BrokerStatus, ClusterStatus, CreateTopicResult, RouterStatus, TopicConfig } from './admin.js';
 export type { AuditEntry, GroupControl, GroupMove, RoomChangeOptions, RoomChangeResult, RoomControl, RoomListing, RoomPlan, SetGroupControlOptions } from './room-control.js';
 export { DEFAULT_FAILBACK_POLL_INTERVAL_MS, DEFAULT_FAILBACK_TIMEOUT_MS } from './failback.js';
+export { replicationTrouble } from './replication-trouble.js';
 export type { FailbackOptions, FailbackPhase, FailbackProgress, FailbackResult } from './failback.js';
 export { DEFAULT_MIGRATION_POLL_INTERVAL_MS, DEFAULT_MIGRATION_TIMEOUT_MS } from './migration.js';
 export type {

@@ -15,7 +15,7 @@ function broker(name: string, overrides: Partial<BrokerStatus>): BrokerStatus {
 }
 
 /** broker-a: configured master M in dc1, acting leader A in dc2 at epoch 2 after a cut; M catches up `catchUpPerPoll` bytes a poll. */
-function simulated(options: { catchUpPerPoll: number; mEpoch?: number }) {
+function simulated(options: { catchUpPerPoll: number; mEpoch?: number; mReplication?: BrokerStatus['replication'] }) {
   let control: GroupControl = { group: 'broker-a', epoch: 2, leader: 'broker-a/1@dc2', frozen: false, version: 1, changedAtMs: 0, changedBy: 'ops', reason: '' };
   const calls: SetGroupControlOptions[] = [];
   let aLogEnd = 5000;
@@ -34,7 +34,7 @@ function simulated(options: { catchUpPerPoll: number; mEpoch?: number }) {
       return {
         routerName: 'r', room: 'dc1', topicCount: 0, routers: [], controlStore: 'memory', controlStoreHealth: 'healthy',
         brokers: [
-          broker('broker-a/0@dc1', { configuredRole: 'master', role: handedOver ? 'master' : 'slave', epoch: handedOver ? control.epoch : (options.mEpoch ?? 2), flushedOffset: mFlushed, logEndOffset: mFlushed, fence: handedOver ? '' : 'not-leader' }),
+          broker('broker-a/0@dc1', { configuredRole: 'master', role: handedOver ? 'master' : 'slave', epoch: handedOver ? control.epoch : (options.mEpoch ?? 2), flushedOffset: mFlushed, logEndOffset: mFlushed, fence: handedOver ? '' : 'not-leader', upstream: '127.0.0.1:9002', replication: options.mReplication ?? [] }),
           broker('broker-a/1@dc2', { role: handedOver ? 'slave' : 'master', epoch: 2, logEndOffset: aLogEnd, flushedOffset: aLogEnd, fence: control.frozen ? 'frozen' : handedOver ? 'not-leader' : '' }),
         ],
       };
@@ -83,5 +83,19 @@ describe('failbackGroup', () => {
     const err = await failbackGroup(sim.api, 'broker-a', opts(50, [])).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/rejoin group broker-a at epoch 2: .*epoch 1/) });
     expect(sim.calls).toEqual([]);
+  });
+
+  it('says why the master does not rejoin when its replication is stuck', async () => {
+    const own = (status: string, reason: string) => [{ member: 'broker-a/0@dc1', room: 'dc1', durableOffset: 1000, lagBytes: 4000, lagMs: 9000, status, reason }];
+    const diverged = simulated({ catchUpPerPoll: 0, mEpoch: 1, mReplication: own('diverged', 'its record at 900 has CRC 0x1') });
+    const err = await failbackGroup(diverged.api, 'broker-a', opts(50, [])).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining('epoch 1, waiting for 2 (replication from 127.0.0.1:9002 stopped, the log diverged: its record at 900 has CRC 0x1)') });
+    const reconnecting = simulated({ catchUpPerPoll: 0, mEpoch: 1, mReplication: own('connecting', 'connection refused') });
+    const err2 = await failbackGroup(reconnecting.api, 'broker-a', opts(50, [])).catch((e: unknown) => e);
+    expect(err2).toMatchObject({ message: expect.stringContaining('(replication from 127.0.0.1:9002 is reconnecting after: connection refused)') });
+    // Streaming behind is no trouble: the message stays as it was.
+    const streaming = simulated({ catchUpPerPoll: 0, mEpoch: 1, mReplication: own('streaming', '') });
+    const err3 = await failbackGroup(streaming.api, 'broker-a', opts(50, [])).catch((e: unknown) => e);
+    expect((err3 as Error).message).not.toContain('replication from');
   });
 });

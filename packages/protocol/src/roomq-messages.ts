@@ -60,6 +60,8 @@ export interface ReplicaLagMsg {
   lag_bytes: number;
   lag_ms: number;
   status: string;
+  /** Why the member is connecting (its last error) or diverged (the refusal); only on a member's own entry. */
+  reason?: string;
 }
 
 export interface BrokerStateMsg {

@@ -38,7 +38,7 @@ export interface BrokerState {
   /** Replicas: the member they copy from. */
   upstream: string;
   /** The member's view of itself and everything downstream in its chain. */
-  replication: Array<{ member: string; room: string; durableOffset: number; lagBytes: number; lagMs: number; status: string }>;
+  replication: Array<{ member: string; room: string; durableOffset: number; lagBytes: number; lagMs: number; status: string; reason: string }>;
   /** The group epoch the member's log has reached (1 before any promotion). */
   epoch: number;
   /** The role as configured; `role` is the one it acts in now (an acting master reports `master`). */

@@ -77,6 +77,7 @@ export function brokerStateFromWire(msg: Partial<BrokerStateMsg> | null | undefi
       lagBytes: r.lag_bytes ?? 0,
       lagMs: r.lag_ms ?? 0,
       status: text(r.status),
+      reason: text(r.reason),
     })),
     epoch: msg.epoch && msg.epoch > 0 ? msg.epoch : 1,
     // Brokers that predate acting roles report only `role`, which then is the configured one too.
@@ -103,7 +104,7 @@ export function brokerStateToWire(state: BrokerState): BrokerStateMsg {
     corrupt_ranges: state.corruptRanges,
     replication_mode: state.replicationMode,
     upstream: state.upstream,
-    replication: state.replication.map((r) => ({ member: r.member, room: r.room, durable_offset: r.durableOffset, lag_bytes: r.lagBytes, lag_ms: r.lagMs, status: r.status })),
+    replication: state.replication.map((r) => ({ member: r.member, room: r.room, durable_offset: r.durableOffset, lag_bytes: r.lagBytes, lag_ms: r.lagMs, status: r.status, reason: r.reason })),
     epoch: state.epoch,
     configured_role: state.configuredRole,
     fence: state.fence,

@@ -154,7 +154,8 @@ export class ReplicationRole {
     const own: ReplicaLagMsg[] = [];
     if (this.follower) {
       const lag = this.follower.lag();
-      own.push({ member: brokerName(this.config), room: this.config.room, durable_offset: this.store.durableOffset(), lag_bytes: lag.bytes, lag_ms: lag.ms, status: this.follower.status() });
+      const status = this.follower.status();
+      own.push({ member: brokerName(this.config), room: this.config.room, durable_offset: this.store.durableOffset(), lag_bytes: lag.bytes, lag_ms: lag.ms, status, reason: status === 'connecting' || status === 'diverged' ? (this.follower.statusReason() ?? '') : '' });
     }
     const downstream: MemberProgress[] = this.upstreamServer.downstreamProgress();
     const now = Date.now();

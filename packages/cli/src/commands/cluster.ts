@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { Admin, type RoomListing } from '@roomq/client';
+import { Admin, replicationTrouble, type BrokerStatus, type RoomListing } from '@roomq/client';
 import { makeOutput, table } from '../output.js';
 import { routerList, routerOption } from '../routers.js';
 import { UsageError } from '../usage-error.js';
@@ -42,6 +42,7 @@ export async function clusterCommand(argv: string[]): Promise<void> {
           ]),
         ),
         ...replicationLines(status.brokers),
+        ...replicationTroubleLines(status.brokers),
         ...corruptionLines(status.brokers),
         ...quarantineLines(status.brokers),
       ].join('\n'),
@@ -49,6 +50,16 @@ export async function clusterCommand(argv: string[]): Promise<void> {
   } finally {
     admin.close();
   }
+}
+
+/** Members that cannot copy their upstream's log, and why (a diverged one stays behind until an operator acts). */
+function replicationTroubleLines(brokers: BrokerStatus[]): string[] {
+  const lines: string[] = [];
+  for (const broker of brokers) {
+    const trouble = replicationTrouble(broker);
+    if (trouble) lines.push(`REPLICATION ${broker.name}: ${trouble}`);
+  }
+  return lines.length > 0 ? ['', ...lines] : [];
 }
 
 /** Corrupt log ranges get their own lines: an operator must restore them, and must not miss them. */
