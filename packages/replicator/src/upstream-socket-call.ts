@@ -23,7 +23,6 @@ export class UpstreamSocketCall extends EventEmitter {
     socket.setNoDelay(true);
     // Like grpc-js: an 'error' emitted by the handler ends the call with that status.
     this.on('error', (err: unknown) => this.finishWith(err));
-    socket.on('data', (bytes: Buffer) => this.receive(bytes));
     socket.on('drain', () => this.emit('drain'));
     socket.on('end', () => {
       if (this.finished) return;
@@ -37,7 +36,14 @@ export class UpstreamSocketCall extends EventEmitter {
     });
     // A reset connection also closes; 'close' reports it.
     socket.on('error', () => undefined);
-    if (rest.length > 0) queueMicrotask(() => this.receive(rest));
+    // `rest` goes to the session once it listens (it starts in this turn, after the constructor), and bytes read
+    // later only after it: the socket is paused until then, so a read already buffered cannot overtake `rest`.
+    socket.pause();
+    queueMicrotask(() => {
+      if (rest.length > 0) this.receive(rest);
+      socket.on('data', (bytes: Buffer) => this.receive(bytes));
+      socket.resume();
+    });
   }
 
   getPeer(): string {
