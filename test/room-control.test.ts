@@ -3,7 +3,8 @@
  * store, broker-a (master in dc1) and broker-b (master in dc2). Operators drive it with the `roomq` command.
  * What the data plane does under a cut (fencing, acting masters) is tested elsewhere.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Admin } from '@roomq/client';
@@ -116,4 +117,23 @@ describe.each(stores)('room cut control plane on the %s store', (_kind, controlS
     expect(failback.code).toBe(0);
     expect(failback.json).toMatchObject({ event: 'failback-summary', result: { changed: false, message: expect.stringMatching(/leads group broker-a already/) } });
   });
+});
+
+describe('room cut while the control file is locked', () => {
+  it('answers with the store\'s own error naming the holder, not a bare deadline, and changes nothing', async () => {
+    rooms = await TwoRooms.start({ controlStore: (dir) => ({ kind: 'file', path: join(dir, 'control.json') }) });
+    const cluster = rooms;
+    const lockPath = join(cluster.dir, 'control.json.lock');
+    // A live process (this one) holds the lock: the router waits its lock timeout (5 s), longer than the
+    // caller's request deadline, before it gives up.
+    await writeFile(lockPath, JSON.stringify({ pid: process.pid, host: hostname(), acquiredAtMs: Date.now() }));
+    const admin = new Admin({ router: cluster.router('dc2'), requestTimeoutMs: 1000 });
+    admins.push(admin);
+    const err = await admin.cutRoom({ room: 'dc1', reason: 'drill', by: 'tester' }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
+    expect(err?.code).toBe('UNAVAILABLE');
+    expect(err?.message).toMatch(new RegExp(`stayed locked for \\d+ ms by pid ${process.pid}`));
+    expect((await admin.listRooms()).rooms.find((r) => r.room === 'dc1')?.status ?? 'active').toBe('active');
+    await rm(lockPath);
+    expect((await admin.cutRoom({ room: 'dc1', reason: 'drill', by: 'tester' })).applied).toBe(true);
+  }, 60_000);
 });

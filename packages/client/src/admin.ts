@@ -54,12 +54,21 @@ import {
   type SetGroupControlOptions,
 } from './room-control.js';
 
+/** Default deadline of control changes; see `controlTimeoutMs`. */
+export const DEFAULT_CONTROL_TIMEOUT_MS = 15_000;
+
 export const adminOptionsSchema = z.object({
   /** The router to manage, `host:port`. */
   router: endpointSchema,
   clientId: z.string().min(1).optional(),
   room: z.string().optional(),
   requestTimeoutMs: z.number().int().positive().default(DEFAULT_REQUEST_TIMEOUT_MS),
+  /**
+   * Deadline of calls that change the control state (topics, rooms, group leadership, migrations). The router
+   * may wait for the control store's lock (5 s by default) before it writes: a longer deadline lets it answer
+   * with its own error, which names the holder, instead of leaving the caller unsure whether the change landed.
+   */
+  controlTimeoutMs: z.number().int().positive().default(DEFAULT_CONTROL_TIMEOUT_MS),
 });
 
 export type AdminOptions = z.input<typeof adminOptionsSchema>;
@@ -156,7 +165,7 @@ export class Admin {
   async createTopic(name: string, options: { queuesPerBroker?: number; mode?: string } = {}): Promise<CreateTopicResult> {
     validateTopicName(name);
     const request = { name, queues_per_broker: options.queuesPerBroker ?? 0, ...(options.mode ? { mode: options.mode } : {}) };
-    const reply = await this.call<CreateTopicReplyMsg>('CreateTopic', request, { topic: name });
+    const reply = await this.call<CreateTopicReplyMsg>('CreateTopic', request, { topic: name }, this.options.controlTimeoutMs);
     return { topic: topicFromWire(reply.topic ?? request), created: reply.created ?? false };
   }
 
@@ -204,6 +213,7 @@ export class Admin {
       'SetGroupControl',
       { group: o.group, epoch: o.epoch, leader: o.leader, frozen: o.frozen, expected_version: o.expectedVersion, by: o.by ?? defaultActor(), reason: o.reason },
       { group: o.group },
+      this.options.controlTimeoutMs,
     );
     return { group: groupFromWire(reply.group), audit: auditFromWire(reply.audit ?? { seq: 0, at_ms: 0, by: '', action: '', target: o.group }) };
   }
@@ -252,6 +262,7 @@ export class Admin {
         dry_run: options.dryRun ?? false,
       },
       { topic: options.topic },
+      this.options.controlTimeoutMs,
     );
     return { migration: migrationFromWire(reply.migration!), applied: reply.applied ?? false, message: reply.status.message };
   }
@@ -312,13 +323,13 @@ export class Admin {
   private async roomChange(method: 'CutRoom' | 'RestoreRoom', options: RoomChangeOptions): Promise<RoomChangeResult> {
     const o = parseConfig(roomChangeOptionsSchema, options, `invalid ${method === 'CutRoom' ? 'cutRoom' : 'restoreRoom'} options`);
     const request = { room: o.room, reason: o.reason, by: o.by ?? defaultActor(), dry_run: o.dryRun, expected_version: o.expectedVersion };
-    return roomChangeFromWire(await this.call<RoomChangeReplyMsg>(method, request, { room: o.room }), o.room);
+    return roomChangeFromWire(await this.call<RoomChangeReplyMsg>(method, request, { room: o.room }, this.options.controlTimeoutMs), o.room);
   }
 
-  private async call<T extends { status: { code: number; message: string } }>(method: string, request: object, context: Record<string, string>): Promise<T> {
+  private async call<T extends { status: { code: number; message: string } }>(method: string, request: object, context: Record<string, string>, timeoutMs = this.options.requestTimeoutMs): Promise<T> {
     const reply = await unaryCall<T>(this.clients.client('admin', this.options.router), method, request, {
       metadata: this.metadata,
-      timeoutMs: this.options.requestTimeoutMs,
+      timeoutMs,
       context: { ...context, endpoint: this.options.router },
     });
     const err = fromWireStatus(reply.status, { ...context, endpoint: this.options.router });

@@ -32,7 +32,7 @@ export type { QueueAssignment } from './queue-assignment.js';
 export type { Assignment, AssignmentSource } from './assignment-source.js';
 export type { QueueRef, QueuePermission, TopicRoute } from './topic-route.js';
 export type { RouteSource } from './route-source.js';
-export { Admin } from './admin.js';
+export { Admin, DEFAULT_CONTROL_TIMEOUT_MS } from './admin.js';
 export type { AdminOptions, BrokerStatus, ClusterStatus, CreateTopicResult, RouterStatus, TopicConfig } from './admin.js';
 export type { AuditEntry, GroupControl, GroupMove, RoomChangeOptions, RoomChangeResult, RoomControl, RoomListing, RoomPlan, SetGroupControlOptions } from './room-control.js';
 export { DEFAULT_FAILBACK_POLL_INTERVAL_MS, DEFAULT_FAILBACK_TIMEOUT_MS } from './failback.js';

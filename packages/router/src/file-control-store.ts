@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { link, mkdir, open, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { isLogger, parseConfig, RoomqError, type TopicMode } from '@roomq/protocol';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
@@ -67,6 +67,11 @@ interface LockHolder {
   pid: number;
   host: string;
   acquiredAtMs: number;
+}
+
+/** The lock file this process created: its inode tells it from a lock another process took after breaking it. */
+interface HeldLock {
+  ino: number;
 }
 
 /**
@@ -218,6 +223,7 @@ export class FileControlStore extends CachedControlStore {
     this.pendingRouters.clear();
     this.pendingMembers.clear();
     this.forgetOutage();
+    await this.removeLeftovers();
     const loaded = await this.readFileState();
     this.state = loaded?.state ?? emptyControlState();
     this.known = loaded?.identity;
@@ -406,41 +412,30 @@ export class FileControlStore extends CachedControlStore {
   }
 
   private async withLock<T>(step: () => Promise<T>): Promise<T> {
-    const handle = await this.acquireLock();
+    const lock = await this.acquireLock();
     try {
       return await step();
     } finally {
-      await this.releaseLock(handle);
+      await this.releaseLock(lock);
     }
   }
 
-  private async acquireLock(): Promise<FileHandle> {
+  private async acquireLock(): Promise<HeldLock> {
     const deadlineMs = Date.now() + this.options.lockTimeoutMs;
     let waitMs = 1;
     for (;;) {
-      let handle: FileHandle | undefined;
+      let held: HeldLock | undefined;
       try {
-        handle = await open(this.lockPath, 'wx');
+        held = await this.tryLock();
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-          const reason = `cannot create the lock file ${this.lockPath}: ${(err as Error).message}`;
-          this.degrade(reason);
-          throw new RoomqError('UNAVAILABLE', `the control store (${this.description}) cannot be written: ${reason}; routers keep serving the last known state; fix the directory, the store retries by itself`, {
-            cause: err,
-            details: { path: this.path },
-          });
-        }
+        const reason = `cannot create the lock file ${this.lockPath}: ${(err as Error).message}`;
+        this.degrade(reason);
+        throw new RoomqError('UNAVAILABLE', `the control store (${this.description}) cannot be written: ${reason}; routers keep serving the last known state; fix the directory, the store retries by itself`, {
+          cause: err,
+          details: { path: this.path },
+        });
       }
-      if (handle) {
-        const holder: LockHolder = { pid: process.pid, host: hostname(), acquiredAtMs: Date.now() };
-        try {
-          await handle.writeFile(JSON.stringify(holder));
-        } catch (err) {
-          await this.releaseLock(handle);
-          throw err;
-        }
-        return handle;
-      }
+      if (held) return held;
       if (await this.breakLockIfStale()) continue;
       if (Date.now() >= deadlineMs) {
         const holder = await this.readLockHolder();
@@ -453,6 +448,45 @@ export class FileControlStore extends CachedControlStore {
       // Writers hold the lock for a few milliseconds; back off with jitter so two processes do not collide in step.
       await new Promise((resolve) => setTimeout(resolve, waitMs + Math.random() * waitMs));
       waitMs = Math.min(waitMs * 2, 50);
+    }
+  }
+
+  /**
+   * Removes the temp files (`<file>.tmp-<pid>-<n>`, `<file>.lock.new-<pid>-<n>`) of processes of this host that
+   * died between creating and renaming or removing them. A live process's are left alone.
+   */
+  private async removeLeftovers(): Promise<void> {
+    const base = basename(this.path);
+    const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:tmp|lock\\.new)-(\\d+)-\\d+$`);
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = Number(pattern.exec(name)?.[1] ?? NaN);
+      if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+      await unlink(join(this.dir, name)).catch(() => undefined);
+      this.logger.info({ file: name, pid }, 'removed a temp file of a router that died while writing the control file');
+    }
+  }
+
+  /**
+   * Takes the lock if it is free: the holder is written to a file of its own, which is then hard-linked to the
+   * lock's name (link fails when that name exists, as O_EXCL does). So the lock never exists without its
+   * holder: one created empty and filled after, as before, stayed empty when its router was killed in between,
+   * and every other router then waited staleLockMs for it (a room cut right after a room was killed took 10 s).
+   */
+  private async tryLock(): Promise<HeldLock | undefined> {
+    const temp = `${this.lockPath}.new-${process.pid}-${++this.tempSeq}`;
+    const holder: LockHolder = { pid: process.pid, host: hostname(), acquiredAtMs: Date.now() };
+    try {
+      await writeFile(temp, JSON.stringify(holder));
+      try {
+        await link(temp, this.lockPath);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+        throw err;
+      }
+      return { ino: (await stat(temp)).ino };
+    } finally {
+      await unlink(temp).catch(() => undefined);
     }
   }
 
@@ -498,15 +532,13 @@ export class FileControlStore extends CachedControlStore {
     }
   }
 
-  private async releaseLock(handle: FileHandle): Promise<void> {
+  private async releaseLock(lock: HeldLock): Promise<void> {
     try {
-      const [mine, current] = await Promise.all([handle.stat(), stat(this.lockPath).catch(() => undefined)]);
+      const current = await stat(this.lockPath).catch(() => undefined);
       // Only remove the lock if it is still ours (a stuck write may have been declared stale and broken).
-      if (current && current.ino === mine.ino) await unlink(this.lockPath);
+      if (current && current.ino === lock.ino) await unlink(this.lockPath);
     } catch (err) {
       this.logger.warn({ err, lock: this.lockPath }, 'releasing the control file lock failed');
-    } finally {
-      await handle.close().catch(() => undefined);
     }
   }
 

@@ -1,5 +1,5 @@
 /** What only the embedded file store does: its format, migration, corruption, locking, failing disks, write pacing. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -121,6 +121,33 @@ describe('file control store', () => {
     expect((await store.createTopicIfAbsent(topic('after-old-lock'))).created).toBe(true);
     expect((await readdir(join(path, '..'))).sort()).toEqual([CONTROL_FILE_NAME]);
   });
+
+  it('never leaves a lock without its holder: a router killed -9 while changing the file holds nobody up', async () => {
+    const path = join(await tempDir(), CONTROL_FILE_NAME);
+    // Stale locks are only broken after a minute here, and a change gives up after 3 s: every lock the killed
+    // process leaves must name it, so that it is broken at once as a dead holder's.
+    const store = await opened({ path, staleLockMs: 60_000, lockTimeoutMs: 3_000 });
+    const storeModule = new URL('../dist/file-control-store.js', import.meta.url).href;
+    const child = `
+      const { FileControlStore } = await import(${JSON.stringify(storeModule)});
+      const store = new FileControlStore({ path: ${JSON.stringify(path)}, pollIntervalMs: 50 });
+      await store.open();
+      console.log('ready');
+      for (let i = 0; ; i++) await store.createTopicIfAbsent({ name: 'churn-' + process.pid + '-' + i, queuesPerBroker: 1, mode: { kind: 'active-active' }, createdAtMs: 1 });
+    `;
+    for (let round = 0; round < 12; round++) {
+      const proc = spawn(process.execPath, ['--input-type=module', '-e', child], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => proc.stdout.once('data', () => resolve()));
+      // Somewhere in its stream of changes, a different point each round.
+      await new Promise((resolve) => setTimeout(resolve, 20 + round * 7));
+      proc.kill('SIGKILL');
+      await new Promise((resolve) => proc.once('exit', resolve));
+      expect((await store.createTopicIfAbsent(topic(`after-kill-${round}`))).created).toBe(true);
+    }
+    // Temp files the killed processes left are removed by the next store to open the file.
+    await openedStore(new FileControlStore({ path }));
+    expect(await readdir(join(path, '..'))).toEqual([CONTROL_FILE_NAME]);
+  }, 60_000);
 
   it('waits for a live lock and gives up with UNAVAILABLE naming the holder', async () => {
     const path = join(await tempDir(), CONTROL_FILE_NAME);
