@@ -63,6 +63,9 @@ interface FileIdentity {
   mtimeMs: number;
 }
 
+/** Numbers the lock temp files of this process (tryLock). */
+let lockTempSeq = 0;
+
 interface LockHolder {
   pid: number;
   host: string;
@@ -474,7 +477,8 @@ export class FileControlStore extends CachedControlStore {
    * and every other router then waited staleLockMs for it (a room cut right after a room was killed took 10 s).
    */
   private async tryLock(): Promise<HeldLock | undefined> {
-    const temp = `${this.lockPath}.new-${process.pid}-${++this.tempSeq}`;
+    // Numbered per process, not per store: two stores of one process on one file must not share a temp file.
+    const temp = `${this.lockPath}.new-${process.pid}-${++lockTempSeq}`;
     const holder: LockHolder = { pid: process.pid, host: hostname(), acquiredAtMs: Date.now() };
     try {
       await writeFile(temp, JSON.stringify(holder));

@@ -71,7 +71,7 @@ export class Leadership {
     if (target.kind === 'wait') {
       if (this.phase !== 'waiting') this.logger.info({ reason: target.reason }, 'not leading and nobody to follow yet; writes refused');
       this.phase = 'waiting';
-      await this.role.stopFollowing();
+      await this.role.standBy();
       return;
     }
     if (target.kind === 'follow') {
@@ -95,6 +95,7 @@ export class Leadership {
       this.phase = 'waiting';
       this.staleReason = `this member's log is at epoch ${own} but the control state says ${target.epoch}`;
       this.logger.warn({ epoch: own, controlEpoch: target.epoch }, 'control state is behind this log; waiting for a newer one before leading');
+      await this.role.standBy();
       return;
     }
     const was = this.phase;
