@@ -71,7 +71,7 @@ export class Leadership {
     if (target.kind === 'wait') {
       if (this.phase !== 'waiting') this.logger.info({ reason: target.reason }, 'not leading and nobody to follow yet; writes refused');
       this.phase = 'waiting';
-      await this.role.standBy();
+      await this.role.stopFollowing();
       return;
     }
     if (target.kind === 'follow') {
@@ -95,7 +95,6 @@ export class Leadership {
       this.phase = 'waiting';
       this.staleReason = `this member's log is at epoch ${own} but the control state says ${target.epoch}`;
       this.logger.warn({ epoch: own, controlEpoch: target.epoch }, 'control state is behind this log; waiting for a newer one before leading');
-      await this.role.standBy();
       return;
     }
     const was = this.phase;
@@ -135,9 +134,12 @@ export class Leadership {
   /**
    * Whether a consumer's offset commit must be refused. A leader's commits are log records and fenced like
    * messages; a follower keeps commits in its overlay and forwards them to whoever leads, so it takes them.
+   * A member that waits with its store still a master (a configured master restarting, not yet told whether it
+   * still leads) refuses them: the commit would go into a log the group may have replaced, to be cut on rejoin.
    */
   commitRefusal(): RoomqError | undefined {
-    return this.phase === 'leading' || this.phase === 'promoting' ? this.writeRefusal() : undefined;
+    if (this.phase === 'leading' || this.phase === 'promoting') return this.writeRefusal();
+    return this.store.role === 'master' ? this.writeRefusal() : undefined;
   }
 
   /** fence() as the error a producer gets. */

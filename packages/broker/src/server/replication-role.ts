@@ -124,21 +124,6 @@ export class ReplicationRole {
     await this.follower.start();
   }
 
-  /**
-   * Neither leads nor follows (the leader is not known yet, or the control state is older than this log): stops
-   * following and makes the store a replica, so its log takes no write of its own. A configured master that
-   * restarts waits here, and may have been replaced while it was down: an offset committed at it now goes to
-   * the store's overlay (forwarded to the leader once it follows, written to its log if it leads), not into a
-   * log that is about to be cut back on rejoin.
-   */
-  async standBy(): Promise<void> {
-    await this.stopFollowing();
-    this.gate?.close();
-    this.gate = undefined;
-    this.chain = [];
-    this.store.setRole('replica');
-  }
-
   /** Stops following without leading (the leader is not known yet). */
   async stopFollowing(): Promise<void> {
     const follower = this.follower;

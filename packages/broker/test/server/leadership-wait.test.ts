@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 describe('a configured master waiting to hear whether it still leads', () => {
-  it('takes no write into its log: a commit goes to the overlay, and into the log only once it leads', async () => {
+  it('takes no write into its log: a commit is refused until it leads', async () => {
     const dataDir = await tempDir();
     const store = await openStore({ dataDir, segmentSizeBytes: 256 * 1024 });
     await store.appendMessages([request({ topic: 't', queueId: 0, body: 'before the restart' })]);
@@ -25,24 +25,28 @@ describe('a configured master waiting to hear whether it still leads', () => {
     const role = new ReplicationRole(config, store, quarantine, silent);
     closers.push(() => role.close());
     const control = new GroupControlView();
-    const leadership = new Leadership(config, store, role, control, new WriteLease(10_000), silent, () => undefined);
+    const lease = new WriteLease(60_000);
+    const leadership = new Leadership(config, store, role, control, lease, silent, () => undefined);
 
     // No router has answered: it may have been replaced while it was down.
     await leadership.reconcile();
     expect(leadership.actingRole()).toBe('slave');
     expect(leadership.writeRefusal()?.code).toBe('NOT_LEADER');
-    expect(store.role).toBe('replica');
-    const end = store.logEndOffset();
-    await store.commitOffset('g', 't', 0, 1);
-    expect(store.logEndOffset()).toBe(end);
-    expect(store.overlayOffsets()).toEqual([{ group: 'g', topic: 't', queueId: 0, offset: 1 }]);
+    // Its store is still a master's: a consumer's commit would go into a log the group may have replaced.
+    expect(leadership.commitRefusal()).toMatchObject({ code: 'NOT_LEADER', message: expect.stringContaining('does not lead group broker-a') });
 
-    // The routers say it still leads (epoch 1): the commit made while waiting goes into its log.
+    // The routers say it still leads (epoch 1): commits go into its log again.
     control.apply([], { group: 'broker-a', epoch: 1, leader: 'broker-a/0@dc1', frozen: false, version: 1 } as never, []);
+    lease.grant('dc1', Date.now(), 60_000, true);
     await leadership.reconcile();
     expect(leadership.actingRole()).toBe('master');
-    expect(store.role).toBe('master');
-    await expect.poll(() => store.logEndOffset()).toBeGreaterThan(end);
-    expect(store.committedOffset('g', 't', 0)).toBe(1);
+    expect(leadership.commitRefusal()).toBeUndefined();
+
+    // Told another member leads: it follows, its store a replica, and takes commits into its overlay.
+    control.apply([], { group: 'broker-a', epoch: 2, leader: 'broker-a/1@dc2', frozen: false, version: 2 } as never, [{ name: 'broker-a/1@dc2', room: 'dc2', endpoint: '127.0.0.1:1', alive: true, configured_role: 'slave' } as never]);
+    await leadership.reconcile();
+    expect(leadership.actingRole()).toBe('slave');
+    expect(store.role).toBe('replica');
+    expect(leadership.commitRefusal()).toBeUndefined();
   });
 });
