@@ -134,12 +134,9 @@ export class Leadership {
   /**
    * Whether a consumer's offset commit must be refused. A leader's commits are log records and fenced like
    * messages; a follower keeps commits in its overlay and forwards them to whoever leads, so it takes them.
-   * A member that waits with its store still a master (a configured master restarting, not yet told whether it
-   * still leads) refuses them: the commit would go into a log the group may have replaced, to be cut on rejoin.
    */
   commitRefusal(): RoomqError | undefined {
-    if (this.phase === 'leading' || this.phase === 'promoting') return this.writeRefusal();
-    return this.store.role === 'master' ? this.writeRefusal() : undefined;
+    return this.phase === 'leading' || this.phase === 'promoting' ? this.writeRefusal() : undefined;
   }
 
   /** fence() as the error a producer gets. */
