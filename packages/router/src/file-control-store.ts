@@ -459,12 +459,13 @@ export class FileControlStore extends CachedControlStore {
    * died between creating and renaming or removing them. A live process's are left alone.
    */
   private async removeLeftovers(): Promise<void> {
-    const base = basename(this.path);
-    const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:tmp|lock\\.new)-(\\d+)-\\d+$`);
+    const prefixes = [`${basename(this.path)}.tmp-`, `${basename(this.lockPath)}.new-`];
     const names = await readdir(this.dir).catch(() => [] as string[]);
     for (const name of names) {
-      const pid = Number(pattern.exec(name)?.[1] ?? NaN);
-      if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+      const prefix = prefixes.find((p) => name.startsWith(p));
+      if (prefix === undefined) continue;
+      const pid = Number(name.slice(prefix.length).split('-')[0]);
+      if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
       await unlink(join(this.dir, name)).catch(() => undefined);
       this.logger.info({ file: name, pid }, 'removed a temp file of a router that died while writing the control file');
     }

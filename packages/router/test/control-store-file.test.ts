@@ -149,6 +149,18 @@ describe('file control store', () => {
     expect(await readdir(join(path, '..'))).toEqual([CONTROL_FILE_NAME]);
   }, 60_000);
 
+  it('removes the temp files of dead processes when it opens, and leaves a live one\'s', async () => {
+    const dir = await tempDir();
+    const path = join(dir, CONTROL_FILE_NAME);
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const dead = [`${CONTROL_FILE_NAME}.tmp-${deadPid}-3`, `${CONTROL_FILE_NAME}.lock.new-${deadPid}-1`];
+    // pid 1 is alive: its temp file may be on its way to becoming the lock.
+    const live = `${CONTROL_FILE_NAME}.lock.new-1-7`;
+    for (const name of [...dead, live, 'unrelated.tmp-1-1']) await writeFile(join(dir, name), '{}');
+    await opened({ path });
+    expect((await readdir(dir)).sort()).toEqual([live, 'unrelated.tmp-1-1'].sort());
+  });
+
   it('waits for a live lock and gives up with UNAVAILABLE naming the holder', async () => {
     const path = join(await tempDir(), CONTROL_FILE_NAME);
     const store = await opened({ path, lockTimeoutMs: 200 });

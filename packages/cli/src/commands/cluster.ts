@@ -78,7 +78,7 @@ function quarantineLines(brokers: Array<{ name: string; quarantinedBytes: number
 }
 
 /** Each master's view of its chain: how far every member holds the log and how far behind it is. */
-function replicationLines(brokers: Array<{ name: string; role: string; replicationMode: string; replication: Array<{ member: string; room: string; durableOffset: number; lagBytes: number; lagMs: number; status: string }> }>): string[] {
+function replicationLines(brokers: BrokerStatus[]): string[] {
   const rows: Array<Array<string | number>> = [];
   for (const broker of brokers) {
     if (broker.role !== 'master') continue;
