@@ -36,8 +36,8 @@ const subscribeMethod = () => dataServiceDefinition()['Subscribe']!;
  */
 export const MAX_DATA_FRAME_BYTES = 64 * 1024 * 1024;
 
-export function dataFrameDecoder(maxFrameBytes = MAX_DATA_FRAME_BYTES, reusedInput = false): FrameDecoder {
-  return new FrameDecoder('data stream', maxFrameBytes, reusedInput);
+export function dataFrameDecoder(maxFrameBytes = MAX_DATA_FRAME_BYTES, reusedInput = false, gatherInto?: (kind: number, size: number) => Buffer | undefined): FrameDecoder {
+  return new FrameDecoder('data stream', maxFrameBytes, reusedInput, gatherInto);
 }
 
 export function encodePublishOpen(): Buffer {

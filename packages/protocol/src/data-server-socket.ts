@@ -4,7 +4,13 @@ import { DATA_PREFACE, DataFrameKind, dataFrameDecoder, decodePublishFrame, deco
 import type { FrameDecoder } from './frame-codec.js';
 import type { SniffedProtocol } from './port-sniffer.js';
 import { writeBuffers } from './socket-writes.js';
-import type { PublishAckMsg, RecordsFrameMsg, SubscribeRequestMsg } from './roomq-messages.js';
+import { ReceiveArena } from './receive-arena.js';
+import type { PublishAckMsg, PublishFrameMsg, RecordsFrameMsg, SubscribeRequestMsg } from './roomq-messages.js';
+
+/** Room for publish frames being gathered or waiting to be copied into the log (dataProtocol). */
+const PUBLISH_ARENA_BYTES = 16 * 1024 * 1024;
+/** Smaller frames come from Node's buffer pool, which costs the garbage collector little. */
+const ARENA_MIN_FRAME_BYTES = 16 * 1024;
 
 /** A Publish stream as a server serves it: a gRPC server call, or a data connection shaped like one. */
 export type PublishCall = Pick<EventEmitter, 'on' | 'once'> & {
@@ -14,6 +20,11 @@ export type PublishCall = Pick<EventEmitter, 'on' | 'once'> & {
   write(ack: PublishAckMsg): boolean;
   end(): void;
   readonly cancelled: boolean;
+  /**
+   * The frame's bytes may be reused: its messages are copied into the log, or refused. Absent where frames are
+   * not gathered into reused memory (a gRPC call).
+   */
+  release?(frame: PublishFrameMsg): void;
 };
 
 /** A Subscribe stream as a server serves it: a gRPC server call, or a data connection shaped like one. */
@@ -48,6 +59,10 @@ export interface DataProtocol extends SniffedProtocol {
  */
 export function dataProtocol(handlers: DataHandlers): DataProtocol {
   const open = new Set<Socket>();
+  // One arena for the publish frames of every connection: a frame is held only until its messages are copied
+  // into the log, usually in the callback that completes it, so it rarely holds more than a few frames.
+  const arena = new ReceiveArena(PUBLISH_ARENA_BYTES);
+  const gatherInto = (kind: number, size: number): Buffer | undefined => (kind === DataFrameKind.PUBLISH && size >= ARENA_MIN_FRAME_BYTES ? arena.take(size) : undefined);
   return {
     preface: DATA_PREFACE,
     closeAll: () => {
@@ -58,7 +73,7 @@ export function dataProtocol(handlers: DataHandlers): DataProtocol {
       open.add(socket);
       socket.once('close', () => open.delete(socket));
       socket.setNoDelay(true);
-      const decoder = dataFrameDecoder();
+      const decoder = dataFrameDecoder(undefined, false, gatherInto);
       let call: SocketCall | undefined;
       const onData = (bytes: Buffer): void => {
         try {
@@ -68,7 +83,7 @@ export function dataProtocol(handlers: DataHandlers): DataProtocol {
               return;
             }
             if (kind === DataFrameKind.PUBLISH_OPEN) {
-              const publish = new PublishSocketCall(socket, decoder);
+              const publish = new PublishSocketCall(socket, decoder, arena);
               call = publish;
               handlers.publish(publish);
             } else if (kind === DataFrameKind.SUBSCRIBE_OPEN) {
@@ -141,6 +156,18 @@ abstract class SocketCall extends EventEmitter {
 
 class PublishSocketCall extends SocketCall implements PublishCall {
   private paused = false;
+
+  constructor(
+    socket: Socket,
+    decoder: FrameDecoder,
+    private readonly arena: ReceiveArena,
+  ) {
+    super(socket, decoder);
+  }
+
+  release(frame: PublishFrameMsg): void {
+    if (frame.messages) this.arena.release(frame.messages);
+  }
 
   /** No more frames: the acks still due go out, then the handler ends the stream. */
   protected clientEnded(): void {

@@ -45,11 +45,14 @@ export class FrameDecoder {
    * @param maxFrameBytes larger frames are refused before anything is allocated for them.
    * @param reusedInput the caller reuses the bytes it pushes once push() returns (a socket reading into one
    *   buffer): every payload is then gathered into a buffer of its own, also one wholly inside a piece.
+   * @param gatherInto where a payload of a kind and size is gathered (a ReceiveArena's view, which the frame's
+   *   consumer releases), or undefined for a buffer of its own.
    */
   constructor(
     private readonly stream: string,
     private readonly maxFrameBytes = MAX_FRAME_BYTES,
     private readonly reusedInput = false,
+    private readonly gatherInto: (kind: number, size: number) => Buffer | undefined = () => undefined,
   ) {}
 
   /** Calls `onFrame` for every whole frame in `bytes` (and what came before); throws BAD_REQUEST on a malformed stream. */
@@ -73,7 +76,7 @@ export class FrameDecoder {
           onFrame(this.kind, payload);
           continue;
         }
-        this.payload = Buffer.allocUnsafe(size);
+        this.payload = this.gatherInto(this.kind, size) ?? Buffer.allocUnsafe(size);
         this.payloadFilled = 0;
       }
       const payload = this.payload;

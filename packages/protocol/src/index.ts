@@ -15,6 +15,7 @@ export { listenSniffing } from './port-sniffer.js';
 export { writeBuffers } from './socket-writes.js';
 export { FlushedBuffers } from './flushed-buffers.js';
 export { SHARED_READ_BYTES, sharedOnRead } from './shared-read.js';
+export { ReceiveArena } from './receive-arena.js';
 export { FRAME_HEADER_BYTES, FrameDecoder, MAX_FRAME_BYTES, encodeFrame, frameHeader } from './frame-codec.js';
 export {
   DATA_PREFACE,

@@ -357,8 +357,10 @@ export class ReplicaFollower {
         if (chunk.records.length > 0) {
           // Pipelined: the next chunk is appended while this one waits for its fdatasync, so the store's group
           // commit covers several chunks at once; durability (and progress reports) still follow log order.
-          const appended = log.appendReplicated(chunk.offset, chunk.records).then(
+          const records = chunk.records;
+          const appended = log.appendReplicated(chunk.offset, records).then(
             () => {
+              stream.releaseChunk(records);
               progressed = true;
               if (this.promptReports) this.reportProgress();
             },

@@ -27,7 +27,8 @@ export interface ReplicaLog {
    * is checked (magic, CRC, its physical offset field equals where it lands); a bad one rejects the whole call
    * with MESSAGE_CORRUPTED and writes nothing. Resolves when the records are durable under the flush mode;
    * their messages then become readable at their queue offsets. `records` may be written from in place, so
-   * the caller must not change it once handed over.
+   * the caller must not change it once handed over; once the call resolves the log holds no view of it, and the
+   * caller may reuse its memory (the follower gathers chunks in a ReceiveArena).
    */
   appendReplicated(at: number, records: Buffer): Promise<void>;
   /**

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { RoomqError, parseHostPort, sharedOnRead } from '@roomq/protocol';
+import { ReceiveArena, RoomqError, parseHostPort, sharedOnRead } from '@roomq/protocol';
 import { replicationFrameDecoder, REPLICATION_PREFACE, decodeUpstreamPayload, encodeReplicaFrame } from './replication-frames.js';
 import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
 
@@ -11,9 +11,17 @@ import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire
  * stream ReplicaFollower was written for. A connection that fails or closes early ends the Readable with
  * UNAVAILABLE naming the upstream.
  */
+/**
+ * Room for the chunks a replica holds at once: those read ahead of its appends and those appended but not yet
+ * durable (the follower pipelines a few flush groups' worth). A chunk that finds no room gets a buffer of its own.
+ */
+const CHUNK_ARENA_BYTES = 32 * 1024 * 1024;
+
 export class ReplicaSocketStream extends Readable {
   private readonly socket: Socket;
-  private readonly decoder = replicationFrameDecoder(undefined, true);
+  /** Chunks are gathered here and released by the follower once appended (releaseChunk). */
+  private readonly arena = new ReceiveArena(CHUNK_ARENA_BYTES);
+  private readonly decoder = replicationFrameDecoder(undefined, true, this.arena);
 
   constructor(private readonly upstream: string) {
     super({ objectMode: true, highWaterMark: 16 });
@@ -43,6 +51,14 @@ export class ReplicaSocketStream extends Readable {
   write(message: WireReplicaMessage): boolean {
     if (this.socket.destroyed) return true;
     return this.socket.write(encodeReplicaFrame(message));
+  }
+
+  /**
+   * The chunk's bytes (its records, or a view inside them) are no longer needed: they are durable in the log,
+   * which kept no view of them. A chunk whose append failed is never released; the stream ends after it.
+   */
+  releaseChunk(records: Buffer): void {
+    this.arena.release(records);
   }
 
   /** Ends the connection at once; reads then fail with ABORTED. */

@@ -1,4 +1,4 @@
-import { FRAME_HEADER_BYTES, FrameDecoder, encodeFrame, frameHeader, readU64, replicationServiceDefinition, writeU64 } from '@roomq/protocol';
+import { FRAME_HEADER_BYTES, FrameDecoder, type ReceiveArena, encodeFrame, frameHeader, readU64, replicationServiceDefinition, writeU64 } from '@roomq/protocol';
 import type { WireLogChunk, WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
 
 /**
@@ -76,8 +76,16 @@ export const MAX_REPLICA_FRAME_BYTES = 16 * 1024 * 1024;
 
 /**
  * A decoder of the replication stream's frames; `maxFrameBytes` as the receiving side allows, `reusedInput`
- * when the socket reads into one buffer it reuses (FrameDecoder).
+ * when the socket reads into one buffer it reuses, `chunkArena` where chunk frames are gathered (FrameDecoder).
  */
-export function replicationFrameDecoder(maxFrameBytes?: number, reusedInput = false): FrameDecoder {
-  return new FrameDecoder('replication stream', maxFrameBytes, reusedInput);
+export function replicationFrameDecoder(maxFrameBytes?: number, reusedInput = false, chunkArena?: ReceiveArena): FrameDecoder {
+  const gatherInto = chunkArena ? (kind: number, size: number) => (kind === FrameKind.CHUNK && size >= ARENA_MIN_CHUNK_BYTES ? chunkArena.take(size) : undefined) : undefined;
+  return new FrameDecoder('replication stream', maxFrameBytes, reusedInput, gatherInto);
 }
+
+/**
+ * Smaller chunk frames (a light load's, and the empty ones that say the upstream's end) come from Node's buffer
+ * pool, which costs the garbage collector little; every chunk taken from the arena carries records, which the
+ * follower releases once appended.
+ */
+const ARENA_MIN_CHUNK_BYTES = 16 * 1024;

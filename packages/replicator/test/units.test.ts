@@ -45,3 +45,29 @@ describe('MemoryLog honours the ReplicaLog contract', () => {
     expect((await log.readLog(0, 1 << 20)).length).toBe(log.logEndOffset());
   });
 });
+
+describe('replication frames gathered into an arena', () => {
+  it('takes only chunk frames big enough to carry records; the follower releases those after their append', async () => {
+    const { ReceiveArena } = await import('@roomq/protocol');
+    const { encodeUpstreamFrame, replicationFrameDecoder, decodeUpstreamPayload } = await import('../src/replication-frames.js');
+    const arena = new ReceiveArena(1 << 20);
+    const decoder = replicationFrameDecoder(undefined, true, arena);
+    const source = new MemoryLog();
+    source.appendMessages(40, { bodyBytes: 1024 });
+    const records = await source.readLog(0, 1 << 20);
+    const frames = Buffer.concat([
+      ...encodeUpstreamFrame({ chunk: { offset: 0, records, upstream_end_offset: records.length, master_time_ms: 1 } }),
+      // An empty chunk says where the upstream ends: never in the arena, since nothing would release it.
+      ...encodeUpstreamFrame({ chunk: { offset: records.length, records: Buffer.alloc(0), upstream_end_offset: records.length, master_time_ms: 1 } }),
+    ]);
+    const got: Buffer[] = [];
+    for (let at = 0; at < frames.length; at += 4096) {
+      decoder.push(Buffer.from(frames.subarray(at, at + 4096)), (kind, payload) => got.push(decodeUpstreamPayload(kind, payload, decoder).chunk!.records!));
+    }
+    expect(got[0]!.equals(records)).toBe(true);
+    expect(got[1]!.length).toBe(0);
+    expect(arena.heldBytes()).toBe(records.length + 24);
+    arena.release(got[0]!);
+    expect(arena.heldBytes()).toBe(0);
+  });
+});

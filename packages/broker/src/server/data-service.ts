@@ -86,14 +86,22 @@ function publish(deps: DataServiceDeps, call: PublishCall): void {
     if (pending >= deps.maxPendingFramesPerStream) call.pause();
     const batchId = frame.batch_id ?? 0;
     let work: Promise<PublishAckMsg>;
+    // The frame's memory is reused once its messages are in the log or refused (PublishCall.release).
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      call.release?.(frame);
+    };
     try {
       const entries = decodePublishRequest(frame.messages ?? Buffer.alloc(0));
-      work = deps.ingest.append(entries).then((results) => ({
+      work = deps.ingest.append(entries, release).then((results) => ({
         batch_id: batchId,
         status: okStatus(),
         results: encodePublishResults(results),
       }));
     } catch (err) {
+      release();
       work = Promise.reject(err);
     }
     work

@@ -21,10 +21,30 @@ export class Ingest {
     private readonly replicated: ReplicationWait = () => Promise.resolve(),
   ) {}
 
-  async append(entries: readonly PublishEntryView[]): Promise<AppendResult[]> {
+  /**
+   * Stores `entries` whole or refuses them. `copied` runs once their bytes are no longer needed (copied into the
+   * log, or refused), before the append is durable: the caller may then reuse the memory they lie in.
+   */
+  async append(entries: readonly PublishEntryView[], copied: () => void = () => undefined): Promise<AppendResult[]> {
+    let appending: Promise<AppendResult[]>;
+    try {
+      appending = (await this.copyIn(entries)).promise;
+    } finally {
+      copied();
+    }
+    const results = await appending;
+    // Acknowledge only what the replication mode promises: in sync:N, the first N replicas hold every record.
+    let end = 0;
+    for (let i = 0; i < results.length; i++) end = Math.max(end, results[i]!.physicalOffset + messageRecordSize(entries[i]!.section.length));
+    await this.replicated(end);
+    return results;
+  }
+
+  /** Validates the entries and hands them to the store, which copies them into the log before it returns. */
+  private async copyIn(entries: readonly PublishEntryView[]): Promise<{ promise: Promise<AppendResult[]> }> {
     const refusal = this.gate();
     if (refusal) throw refusal;
-    if (entries.length === 0) return [];
+    if (entries.length === 0) return { promise: Promise.resolve([]) };
     const batch: AppendRequest[] = new Array(entries.length);
     let lastTopic = '';
     for (let i = 0; i < entries.length; i++) {
@@ -49,11 +69,6 @@ export class Ingest {
       lastTopic = summary.topic;
       batch[i] = { queueId: entry.queueId, section: entry.section, summary };
     }
-    const results = await this.store.appendMessages(batch);
-    // Acknowledge only what the replication mode promises: in sync:N, the first N replicas hold every record.
-    let end = 0;
-    for (let i = 0; i < results.length; i++) end = Math.max(end, results[i]!.physicalOffset + messageRecordSize(entries[i]!.section.length));
-    await this.replicated(end);
-    return results;
+    return { promise: this.store.appendMessages(batch) };
   }
 }

@@ -1077,7 +1077,8 @@ export class MessageStore {
    * a bad one rejects the call and nothing is written. Goes through the same group commit as appendMessages, so
    * it resolves once durable per the flush mode; its messages then read at the queue offsets they carry and
    * its OFFSET_COMMIT records are in force. Only a replica takes it (setRole). The log is written from `records`
-   * in place, with no copy: the caller must not change it once handed over.
+   * in place, with no copy: the caller must not change it once handed over. Once the call resolves nothing here
+   * holds a view of it (the tail cache keeps a copy), so the caller may reuse the memory.
    */
   appendReplicated(at: number, records: Buffer): Promise<void> {
     const refused = this.writeRefusal();
