@@ -71,13 +71,24 @@ export function dataProtocol(handlers: DataHandlers): DataProtocol {
     },
     accept: (socket, rest) => {
       open.add(socket);
-      socket.once('close', () => open.delete(socket));
       socket.setNoDelay(true);
       const decoder = dataFrameDecoder(undefined, false, gatherInto);
+      socket.once('close', () => {
+        open.delete(socket);
+        // A frame cut off by the close never reaches a handler: its part of the arena comes back here.
+        const partial = decoder.abandon();
+        if (partial) arena.release(partial);
+      });
       let call: SocketCall | undefined;
       const onData = (bytes: Buffer): void => {
         try {
           decoder.push(bytes, (kind, payload) => {
+            if (call instanceof PublishSocketCall) {
+              call.frame(kind, payload);
+              return;
+            }
+            // Only a publish call's handler releases frames; any other frame is done with once looked at here.
+            arena.release(payload);
             if (call) {
               call.frame(kind, payload);
               return;

@@ -91,6 +91,17 @@ export class FrameDecoder {
     }
   }
 
+  /**
+   * Forgets a frame cut off by the end of the stream and returns what of its payload was gathered, so a caller
+   * that gathers into an arena can release it; undefined when no frame was under way.
+   */
+  abandon(): Buffer | undefined {
+    const partial = this.payload;
+    this.payload = undefined;
+    this.headerFilled = 0;
+    return partial;
+  }
+
   malformed(what: string): RoomqError {
     return new RoomqError('BAD_REQUEST', `malformed ${this.stream}: ${what}`);
   }

@@ -69,4 +69,21 @@ describe('FrameDecoder gathering into an arena', () => {
     arena.release(got[2]![1]);
     expect(arena.heldBytes()).toBe(0);
   });
+
+  it('hands back a frame cut off by the end of the stream, so its arena space can be released', () => {
+    const arena = new ReceiveArena(64 * 1024);
+    const decoder = new FrameDecoder('test stream', undefined, false, (_kind, size) => arena.take(size));
+    const frame = encodeFrame(3, Buffer.alloc(30_000, 5));
+    decoder.push(frame.subarray(0, 10_000), () => expect.fail('no whole frame was pushed'));
+    expect(arena.heldBytes()).toBe(30_000);
+    const partial = decoder.abandon();
+    expect(partial?.length).toBe(30_000);
+    arena.release(partial!);
+    expect(arena.heldBytes()).toBe(0);
+    expect(decoder.abandon()).toBeUndefined();
+    // The decoder starts over at a frame boundary.
+    const got: Buffer[] = [];
+    decoder.push(encodeFrame(1, Buffer.from('next')), (_kind, payload) => got.push(payload));
+    expect(got.map(String)).toEqual(['next']);
+  });
 });
