@@ -126,7 +126,10 @@ describe('room cut while the control file is locked', () => {
     const lockPath = join(cluster.dir, 'control.json.lock');
     // A live process (this one) holds the lock: the router waits its lock timeout (5 s), longer than the
     // caller's request deadline, before it gives up.
-    await writeFile(lockPath, JSON.stringify({ pid: process.pid, host: hostname(), acquiredAtMs: Date.now() }));
+    // Taken the way a router takes it (create, never overwrite): writing over a router's lock while that router
+    // holds it would keep its inode, and the router would remove it on release as its own.
+    const holder = JSON.stringify({ pid: process.pid, host: hostname(), acquiredAtMs: Date.now() });
+    await waitFor(() => writeFile(lockPath, holder, { flag: 'wx' }).then(() => true, (err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? false : Promise.reject(err))), 'the control file lock to be free', 10_000);
     const admin = new Admin({ router: cluster.router('dc2'), requestTimeoutMs: 1000 });
     admins.push(admin);
     const err = await admin.cutRoom({ room: 'dc1', reason: 'drill', by: 'tester' }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
