@@ -51,8 +51,8 @@ export interface SealedGroup {
   durable(): void;
 }
 
-/** Called when a group closes (nothing more joins it). */
-export type SealHook = () => SealedGroup | undefined;
+/** Called when a group closes (nothing more joins it), with the log offset where the group starts. */
+export type SealHook = (groupStart: number) => SealedGroup | undefined;
 
 /** Zero-filled space kept ahead of the write position (zero-ahead.ts). */
 export interface ZeroFillOptions {
@@ -349,7 +349,8 @@ export class LogAppender {
         group = this.group;
         this.group = this.newGroup(this.writePosition);
         this.inFlight = group;
-        const sealed = this.onSeal();
+        const first = group.chunks[0]!;
+        const sealed = this.onSeal(first.segmentBase + first.filePosition);
         let work = sealed; // whileWriting not yet run
         for (const chunk of group.chunks) {
           if (this.failure !== undefined) break;

@@ -223,7 +223,7 @@ export class MessageStore {
   /** Queues appended to since the current flush group opened (each has `sealPending` set). */
   private unsealedQueues: ConsumeQueue[] = [];
   /** sync:N on a leader: durable groups whose messages readers see only once replicas hold them, oldest first. */
-  private awaitingReplication: Array<{ end: number; publish: () => void }> = [];
+  private awaitingReplication: Array<{ start: number; end: number; publish: () => void }> = [];
   /** Set while visibility waits for replication: the log offset below which the replicas hold everything. */
   private replicationHold: { replicatedEnd: number } | undefined;
   /** Batches of the open flush group not indexed yet: request array, then result array, per call. */
@@ -396,7 +396,7 @@ export class MessageStore {
    * otherwise); its queue and index entries become visible once it is durable. Runs once per group, so none
    * of this costs anything per call.
    */
-  private sealGroup(): SealedGroup | undefined {
+  private sealGroup(groupStart: number): SealedGroup | undefined {
     const queues = this.unsealedQueues;
     const unindexed = this.unindexed;
     const unindexedReplicated = this.unindexedReplicated;
@@ -431,7 +431,7 @@ export class MessageStore {
       },
       durable: () => {
         const hold = this.replicationHold;
-        if (hold && this.roleValue === 'master' && groupEnd > hold.replicatedEnd) this.awaitingReplication.push({ end: groupEnd, publish });
+        if (hold && this.roleValue === 'master' && groupEnd > hold.replicatedEnd) this.awaitingReplication.push({ start: groupStart, end: groupEnd, publish });
         else publish();
       },
     };
@@ -1444,9 +1444,12 @@ export class MessageStore {
 
   /** `cut`: a truncation's checkpoint, describing the log as of the cut before the log is cut (see truncate). */
   private async writeCheckpoint(cut?: { offset: number; lastRecord: number | undefined }): Promise<void> {
-    // Captured in one synchronous step, so every part describes the same log position.
-    const derivedOffset = cut ? cut.offset : this.appender.durableOffset;
-    const lastRecordOffset = cut ? cut.lastRecord : this.appender.lastDurableRecord;
+    // Captured in one synchronous step, so every part describes the same log position. That position is where
+    // visible entries end: the durable end, or where the first group held for the replicas starts (a sync:N
+    // master), whose queue and index entries the visible counts below leave out. Recovery replays from there.
+    const held = cut ? undefined : this.awaitingReplication[0];
+    const derivedOffset = cut ? cut.offset : (held?.start ?? this.appender.durableOffset);
+    const lastRecordOffset = cut ? cut.lastRecord : held ? undefined : this.appender.lastDurableRecord;
     const queues = [...this.consumeQueues.values()]
       .filter((q) => q.visibleEnd > 0)
       .map((q) => ({ topic: q.topic, queueId: q.queueId, entries: q.visibleEnd }));
@@ -1603,7 +1606,7 @@ export class MessageStore {
       (err) => this.fail(err),
       start,
       zeroFill,
-      () => this.sealGroup(),
+      (groupStart) => this.sealGroup(groupStart),
       () => this.notifyDurable(),
       (position, bytes) => this.tail.add(position, bytes),
     );
