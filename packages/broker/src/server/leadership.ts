@@ -134,9 +134,13 @@ export class Leadership {
   /**
    * Whether a consumer's offset commit must be refused. A leader's commits are log records and fenced like
    * messages; a follower keeps commits in its overlay and forwards them to whoever leads, so it takes them.
+   * A member that waits with its store still a master (a configured master restarting, not yet told whether it
+   * still leads) refuses them: the commit would go into a log the group may have replaced, to be cut on rejoin,
+   * and the consumer's offset would go back. The SDK commits again on its next interval.
    */
   commitRefusal(): RoomqError | undefined {
-    return this.phase === 'leading' || this.phase === 'promoting' ? this.writeRefusal() : undefined;
+    if (this.phase === 'leading' || this.phase === 'promoting') return this.writeRefusal();
+    return this.store.role === 'master' ? this.writeRefusal() : undefined;
   }
 
   /** fence() as the error a producer gets. */
