@@ -5,18 +5,18 @@ import { replicationFrameDecoder, REPLICATION_PREFACE, decodeUpstreamPayload, en
 import type { WireReplicaMessage, WireUpstreamMessage } from './replication-wire.js';
 
 /**
+ * Room for the chunks a replica holds at once: those read ahead of its appends and those appended but not yet
+ * durable (the follower pipelines a few flush groups' worth). A chunk that finds no room gets a buffer of its own.
+ */
+const CHUNK_ARENA_BYTES = 32 * 1024 * 1024;
+
+/**
  * The replica's side of one replication connection over TCP (replication-frames.ts): an object-mode Readable
  * of the upstream's messages (so `for await` reads it, and reading pauses the socket while the replica's
  * appends lag), write() of the replica's own messages with 'drain', and cancel(). Shaped like the gRPC client
  * stream ReplicaFollower was written for. A connection that fails or closes early ends the Readable with
  * UNAVAILABLE naming the upstream.
  */
-/**
- * Room for the chunks a replica holds at once: those read ahead of its appends and those appended but not yet
- * durable (the follower pipelines a few flush groups' worth). A chunk that finds no room gets a buffer of its own.
- */
-const CHUNK_ARENA_BYTES = 32 * 1024 * 1024;
-
 export class ReplicaSocketStream extends Readable {
   private readonly socket: Socket;
   /** Chunks are gathered here and released by the follower once appended (releaseChunk). */

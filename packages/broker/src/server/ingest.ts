@@ -28,11 +28,14 @@ export class Ingest {
   async append(entries: readonly PublishEntryView[], copied: () => void = () => undefined): Promise<AppendResult[]> {
     let appending: Promise<AppendResult[]>;
     try {
-      appending = (await this.copyIn(entries)).promise;
+      const batch = await this.validate(entries);
+      // The store copies every section into the log before appendMessages returns.
+      appending = batch.length === 0 ? Promise.resolve([]) : this.store.appendMessages(batch);
     } finally {
       copied();
     }
     const results = await appending;
+    if (results.length === 0) return results;
     // Acknowledge only what the replication mode promises: in sync:N, the first N replicas hold every record.
     let end = 0;
     for (let i = 0; i < results.length; i++) end = Math.max(end, results[i]!.physicalOffset + messageRecordSize(entries[i]!.section.length));
@@ -40,11 +43,10 @@ export class Ingest {
     return results;
   }
 
-  /** Validates the entries and hands them to the store, which copies them into the log before it returns. */
-  private async copyIn(entries: readonly PublishEntryView[]): Promise<{ promise: Promise<AppendResult[]> }> {
+  /** The store's requests for `entries`, each validated; throws, changing nothing, when this broker refuses them. */
+  private async validate(entries: readonly PublishEntryView[]): Promise<AppendRequest[]> {
     const refusal = this.gate();
     if (refusal) throw refusal;
-    if (entries.length === 0) return { promise: Promise.resolve([]) };
     const batch: AppendRequest[] = new Array(entries.length);
     let lastTopic = '';
     for (let i = 0; i < entries.length; i++) {
@@ -69,6 +71,6 @@ export class Ingest {
       lastTopic = summary.topic;
       batch[i] = { queueId: entry.queueId, section: entry.section, summary };
     }
-    return { promise: this.store.appendMessages(batch) };
+    return batch;
   }
 }
