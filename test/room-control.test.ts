@@ -3,7 +3,7 @@
  * store, broker-a (master in dc1) and broker-b (master in dc2). Operators drive it with the `roomq` command.
  * What the data plane does under a cut (fencing, acting masters) is tested elsewhere.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -130,12 +130,20 @@ describe('room cut while the control file is locked', () => {
     // holds it would keep its inode, and the router would remove it on release as its own.
     const holder = JSON.stringify({ pid: process.pid, host: hostname(), acquiredAtMs: Date.now() });
     await waitFor(() => writeFile(lockPath, holder, { flag: 'wx' }).then(() => true, (err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? false : Promise.reject(err))), 'the control file lock to be free', 10_000);
+    // Routers break a lock older than 10 s. A router's writes queue behind one another, each waiting up to 5 s for
+    // the lock, so on a slow machine the cut's own wait could end after another router broke this lock and took
+    // it: a live holder keeps its lock fresh here.
+    const keepFresh = setInterval(() => void utimes(lockPath, new Date(), new Date()).catch(() => undefined), 1000);
     const admin = new Admin({ router: cluster.router('dc2'), requestTimeoutMs: 1000 });
     admins.push(admin);
-    const err = await admin.cutRoom({ room: 'dc1', reason: 'drill', by: 'tester' }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
-    expect(err?.code).toBe('UNAVAILABLE');
-    expect(err?.message).toMatch(new RegExp(`stayed locked for \\d+ ms by pid ${process.pid}`));
-    expect((await admin.listRooms()).rooms.find((r) => r.room === 'dc1')?.status ?? 'active').toBe('active');
+    try {
+      const err = await admin.cutRoom({ room: 'dc1', reason: 'drill', by: 'tester' }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
+      expect(err?.code).toBe('UNAVAILABLE');
+      expect(err?.message).toMatch(new RegExp(`stayed locked for \\d+ ms by pid ${process.pid}`));
+      expect((await admin.listRooms()).rooms.find((r) => r.room === 'dc1')?.status ?? 'active').toBe('active');
+    } finally {
+      clearInterval(keepFresh);
+    }
     await rm(lockPath);
     expect((await admin.cutRoom({ room: 'dc1', reason: 'drill', by: 'tester' })).applied).toBe(true);
   }, 60_000);
