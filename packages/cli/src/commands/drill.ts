@@ -126,6 +126,10 @@ const EXIT_GRACE_MS = 5_000;
  * CI job must never hang after its report. The timer is unref'd, so it never delays a clean exit.
  */
 function exitIfStuck(): void {
+  // Once the loop is empty, end through process.exit. Node's own teardown after a natural end was seen to spin
+  // at 100% CPU for good (main thread in Environment::CleanupHandles, uv_run(ONCE) in a loop, every thread-pool
+  // worker idle; 1 in 6 partition drills of the test suite), and the timer below is gone by then.
+  process.once('beforeExit', () => process.exit());
   setTimeout(() => {
     const handles = (process as unknown as { _getActiveHandles?: () => object[] })._getActiveHandles?.() ?? [];
     const names = handles.map((h) => h.constructor?.name ?? typeof h).join(', ');
