@@ -124,11 +124,13 @@ const EXIT_GRACE_MS = 5_000;
  * Everything the drill started is stopped by now, so the process should end by itself. If a client library
  * still holds a timer or socket, it is named on stderr and the process exits anyway: a drill in a script or
  * CI job must never hang after its report. The timer is unref'd, so it never delays a clean exit.
+ *
+ * A clean end goes through process.exit too, once the loop is empty: Node's own teardown after a natural end
+ * was seen to spin at 100% CPU for good (main thread in Environment::CleanupHandles, uv_run(ONCE) in a loop,
+ * every thread-pool worker idle; once in 6 full test runs, and on the first of a loop of partition drills),
+ * when the timer is already gone.
  */
 function exitIfStuck(): void {
-  // Once the loop is empty, end through process.exit. Node's own teardown after a natural end was seen to spin
-  // at 100% CPU for good (main thread in Environment::CleanupHandles, uv_run(ONCE) in a loop, every thread-pool
-  // worker idle; 1 in 6 partition drills of the test suite), and the timer below is gone by then.
   process.once('beforeExit', () => process.exit());
   setTimeout(() => {
     const handles = (process as unknown as { _getActiveHandles?: () => object[] })._getActiveHandles?.() ?? [];
