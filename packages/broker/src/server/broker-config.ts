@@ -51,6 +51,8 @@ export const BrokerConfigSchema = z
     segmentSizeBytes: z.number().int().min(64 * 1024).default(1024 ** 3),
     /** `sync` flush: zero-filled space kept ahead of the commit log's writer (the store's option); 0 turns it off. */
     preallocateBytes: MessageStoreOptionsSchema.shape.preallocateBytes,
+    /** While a replica, write the commit log around the page cache (O_DIRECT; the store's option). */
+    replicaDirectWrites: MessageStoreOptionsSchema.shape.replicaDirectWrites,
     /** Memory for the newest log bytes, read by consumers and replicas at the tail without a file read (the store's option); 0 turns it off. */
     tailCacheBytes: MessageStoreOptionsSchema.shape.tailCacheBytes,
     /** Memory for recently read 1 MiB log blocks, shared by the consumers of a topic's queues (the store's option); 0 turns it off. */

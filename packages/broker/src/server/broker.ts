@@ -90,6 +90,7 @@ export class Broker {
         preallocateBytes: config.preallocateBytes,
         tailCacheBytes: config.tailCacheBytes,
         readCacheBytes: config.readCacheBytes,
+        replicaDirectWrites: config.replicaDirectWrites,
       },
       { logger: this.logger.child({ component: 'store' }) },
     );

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { DIRECT_BLOCK_BYTES } from './direct-file.js';
 import { syncDirectory, type FileIO, type StoreFile } from './file-io.js';
 
 /** A commit-log segment file: `<dataDir>/commitlog/<20-digit base offset>`. */
@@ -96,17 +97,33 @@ export class CommitLog {
     return attempt('stat segment', segment.path, () => file.size());
   }
 
-  /** The file to write at `base`, creating the segment (and making its directory entry durable) if new. */
-  async fileForWrite(base: number): Promise<{ file: StoreFile; path: string }> {
+  /**
+   * The file to write at `base`, creating the segment (and making its directory entry durable) if new. With
+   * `direct`, its writes bypass the page cache where the file system allows it (direct-file.ts); `refused` then
+   * says why they do not.
+   */
+  async fileForWrite(base: number, direct = false): Promise<{ file: StoreFile; path: string; refused?: Error }> {
     const last = this.segments[this.segments.length - 1];
-    if (last && last.base === base) return { file: await this.fileOf(last), path: last.path };
     if (last && last.base > base) throw new Error(`write at ${base} is behind the last segment ${last.base}`);
-    const path = join(this.dir, offsetFileName(base));
-    // 'w+' (not 'wx+'): a file left at this name by a cut tail holds nothing we keep.
-    const file = await attempt('create segment', path, () => this.io.open(path, 'w+'));
-    this.segments.push({ base, path, file });
-    await attempt('sync the commit-log directory', this.dir, () => syncDirectory(this.io, this.dir));
-    return { file, path };
+    let segment = last;
+    if (!segment || segment.base !== base) {
+      const path = join(this.dir, offsetFileName(base));
+      // 'w+' (not 'wx+'): a file left at this name by a cut tail holds nothing we keep.
+      const file = await attempt('create segment', path, () => this.io.open(path, 'w+'));
+      segment = { base, path, file };
+      this.segments.push(segment);
+      await attempt('sync the commit-log directory', this.dir, () => syncDirectory(this.io, this.dir));
+    }
+    const file = await this.fileOf(segment);
+    if (!direct || file.direct || !this.io.directWrites) return { file, path: segment.path };
+    if (this.segmentSizeBytes % DIRECT_BLOCK_BYTES !== 0) {
+      // Direct writes end on a whole block; the last block of such a segment would run past its end.
+      return { file, path: segment.path, refused: new Error(`segmentSizeBytes ${this.segmentSizeBytes} is not a multiple of ${DIRECT_BLOCK_BYTES}`) };
+    }
+    const opened = await this.io.directWrites(file);
+    if ('error' in opened) return { file, path: segment.path, refused: opened.error };
+    segment.file = opened.file;
+    return { file: opened.file, path: segment.path };
   }
 
   /** Reads up to `length` bytes at `position` within one segment; shorter at the end of the segment's data. */

@@ -1,9 +1,15 @@
 import * as fs from 'node:fs/promises';
 import { fdatasyncSync, writevSync } from 'node:fs';
+import { DirectStoreFile } from './direct-file.js';
 
 /** An open file. Positions are byte offsets in the file; every call is positional (no shared cursor). */
 export interface StoreFile {
   readonly path: string;
+  /**
+   * True for a file whose writes bypass the page cache (direct-file.ts). Nothing may write it through the page
+   * cache meanwhile (no preallocation), or the kernel could keep a stale page over what it wrote.
+   */
+  readonly direct?: boolean;
   /** Reads up to `length` bytes into `buf[offset..]`; returns how many were read (fewer at end of file). */
   read(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
   /** Writes all of `buffers` at `position`. */
@@ -42,6 +48,11 @@ export interface FileIO {
   stat(path: string): Promise<{ size: number; isDirectory: boolean } | undefined>;
   unlink(path: string): Promise<void>;
   truncate(path: string, length: number): Promise<void>;
+  /**
+   * `file` (opened by this FileIO) with its writes made direct, reading as before; or why that cannot be (no
+   * O_DIRECT on this file system). Optional: files that inject faults in tests leave it out and stay buffered.
+   */
+  directWrites?(file: StoreFile): Promise<{ file: StoreFile } | { error: Error }>;
 }
 
 class NodeStoreFile implements StoreFile {
@@ -133,6 +144,10 @@ export const nodeFileIO: FileIO = {
   },
   unlink: (path) => fs.unlink(path),
   truncate: (path, length) => fs.truncate(path, length),
+  async directWrites(file) {
+    if (!(file instanceof NodeStoreFile)) return { error: new Error(`${file.path} was not opened by this FileIO`) };
+    return DirectStoreFile.open(file);
+  },
 };
 
 /** Makes a directory entry (a new or renamed file) durable. */

@@ -60,6 +60,14 @@ export interface ZeroFillOptions {
   logger: Logger;
 }
 
+/** Which segments the appender writes around the page cache (direct-file.ts). */
+export interface DirectWriteOptions {
+  /** Asked when a segment is opened for writing: a store writes directly while it is a replica. */
+  wanted(): boolean;
+  /** The segment at `path` is written through the page cache after all, for `reason`. */
+  refused(path: string, reason: Error): void;
+}
+
 /** Everything appended between two flushes: written with one writev (per segment) and one fdatasync. */
 interface FlushGroup {
   chunks: Chunk[];
@@ -156,6 +164,8 @@ export class LogAppender {
      * and before durableOffset covers it; the buffer is reused afterwards, so keep a copy, not the view.
      */
     private readonly onWritten: (position: number, bytes: Buffer) => void = () => undefined,
+    /** Undefined: every segment is written through the page cache. */
+    private readonly directWrites: DirectWriteOptions | undefined = undefined,
   ) {
     this.writePosition = start.position;
     this.durableOffset = start.position;
@@ -435,8 +445,12 @@ export class LogAppender {
     const previous = this.lastWritten;
     if (previous && !this.sync) await attempt('fdatasync the commit log', previous.path, () => previous.file.datasync());
     await this.cutEndedSegments(base);
-    const target = await this.log.fileForWrite(base);
-    this.lastWritten = { base, ...target };
+    const direct = this.directWrites?.wanted() ?? false;
+    // Zero writes go through the page cache, which a file written directly must not see meanwhile (direct-file.ts).
+    if (direct && this.zeroAhead?.segmentBase === base) await this.stopZeroAhead();
+    const { file, path, refused } = await this.log.fileForWrite(base, direct);
+    if (refused) this.directWrites?.refused(path, refused);
+    this.lastWritten = { base, file, path };
     this.preallocate();
     return this.lastWritten;
   }
@@ -459,6 +473,8 @@ export class LogAppender {
     if (!this.zeroFill || this.failure !== undefined || this.zeroAhead) return;
     const segment = this.log.segments[this.log.segments.length - 1];
     if (!segment || segment.base !== this.segmentBase) return;
+    // A file written directly (or about to be) must not take page-cache writes: see direct-file.ts.
+    if (segment.file?.direct || this.directWrites?.wanted()) return;
     const { windowBytes, logger } = this.zeroFill;
     // Preallocation pays when an fdatasync carries few messages: groups as small as the inline path takes.
     const lightLoad = (): boolean => this.lastGroupBytes <= INLINE_SYNC_MAX_BYTES && this.writePosition - this.durableOffset <= INLINE_SYNC_MAX_BYTES;
@@ -479,6 +495,10 @@ export class LogAppender {
   /** Stops preallocating for good; resolves once no zero write is in flight (before a truncation or close). */
   async stopPreallocating(): Promise<void> {
     this.zeroFill = undefined;
+    await this.stopZeroAhead();
+  }
+
+  private async stopZeroAhead(): Promise<void> {
     const zeroAhead = this.zeroAhead;
     this.zeroAhead = undefined;
     await zeroAhead?.stop();

@@ -209,6 +209,7 @@ export class MessageStore {
   private appender!: LogAppender;
   /** The newest durable-to-be log bytes; readers check bounds (durable, visible, corrupt) before using it. */
   private tail!: LogTailCache;
+  private directWritesWarned = false;
   private blocks!: ReadBlockCache;
   private index!: MessageIndex;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -1587,6 +1588,13 @@ export class MessageStore {
     for (const queue of this.consumeQueues.values()) await queue.close();
   }
 
+  /** Said once per store: the operator learns why a replica costs more CPU than it should, without a line per segment. */
+  private directWritesRefused(path: string, reason: Error): void {
+    if (this.directWritesWarned) return;
+    this.directWritesWarned = true;
+    this.logger.warn({ segment: path, reason: reason.message }, 'this replica writes its log through the page cache: direct writes are not possible here');
+  }
+
   /** A fresh appender continuing the log at `end` (after recovery or a truncation). */
   private createAppender(end: number, lastRecord: number | undefined): LogAppender {
     const segmentIndex = this.log.segmentIndexFor(end);
@@ -1609,6 +1617,7 @@ export class MessageStore {
       (groupStart) => this.sealGroup(groupStart),
       () => this.notifyDurable(),
       (position, bytes) => this.tail.add(position, bytes),
+      this.options.replicaDirectWrites ? { wanted: () => this.roleValue === 'replica', refused: (path, reason) => this.directWritesRefused(path, reason) } : undefined,
     );
     appender.preallocate();
     return appender;

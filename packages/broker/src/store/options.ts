@@ -66,6 +66,13 @@ export const MessageStoreOptionsSchema = z.object({
     .int()
     .refine((bytes) => bytes === 0 || bytes >= MIN_PREALLOCATE_BYTES, `must be 0 (off) or at least ${MIN_PREALLOCATE_BYTES} (4 MiB)`)
     .default(DEFAULT_PREALLOCATE_BYTES),
+  /**
+   * While the store is a replica, write new commit-log segments around the page cache (O_DIRECT, see
+   * direct-file.ts): a replica's log is read only once its master is gone, so caching it spends memory and CPU on
+   * bytes nobody reads. Falls back to the page cache, with one warning, where the file system has no O_DIRECT or
+   * the segment size is not a multiple of 4 KiB.
+   */
+  replicaDirectWrites: z.boolean().default(true),
   /** Memory for the newest log bytes, read by consumers and replicas at the tail without touching the file; 0 turns it off. */
   tailCacheBytes: z.number().int().min(0).default(DEFAULT_TAIL_CACHE_BYTES),
   /**

@@ -40,10 +40,22 @@ async function logFiles(dataDir: string): Promise<Map<string, Buffer>> {
   return out;
 }
 
+/**
+ * The same log in both directories: the same segments, each with the same bytes. Past the shorter of two files
+ * the longer holds only zeros, which no log holds: a replica writes its active segment in whole 4 KiB blocks
+ * (direct-file.ts), so its file may run on in zeros past its data, as preallocated space does.
+ */
 async function expectSameLog(a: string, b: string): Promise<void> {
   const [left, right] = [await logFiles(a), await logFiles(b)];
   expect([...right.keys()]).toEqual([...left.keys()]);
-  for (const [name, bytes] of left) expect(right.get(name)!.equals(bytes), `segment ${name} differs`).toBe(true);
+  for (const [name, bytes] of left) {
+    const other = right.get(name)!;
+    const common = Math.min(bytes.length, other.length);
+    expect(other.subarray(0, common).equals(bytes.subarray(0, common)), `segment ${name} differs`).toBe(true);
+    const longer = bytes.length > other.length ? bytes : other;
+    expect(longer.subarray(common).every((byte) => byte === 0), `segment ${name} runs on past the other's end in bytes that are not zeros`).toBe(true);
+    expect(longer.length - common, `segment ${name}: more than a block of zeros past the other's end`).toBeLessThan(4096);
+  }
 }
 
 /** Queue contents as a user sees them: offset, ID and body of each message. */
@@ -414,6 +426,23 @@ describe('MessageStore as a ReplicaLog', () => {
     expect(await store.lastRecord()).toBeUndefined();
     const [result] = await store.appendMessages([request({ topic: 't', body: 'fresh' })]);
     expect(result).toMatchObject({ queueOffset: 0, physicalOffset: 0 });
+  });
+
+  it('writes its log around the page cache while a replica (whole 4 KiB blocks on disk), or through it when told not to', async () => {
+    const master = await openStore({ dataDir: await tempDir(), segmentSizeBytes: SEGMENT });
+    await fill(master, 20, 'd', 333);
+    const activeSegmentSize = async (dataDir: string): Promise<number> => [...(await logFiles(dataDir)).values()].at(-1)!.length;
+    const dataEnd = master.logEndOffset() % SEGMENT;
+    expect(dataEnd % 4096).not.toBe(0);
+    for (const replicaDirectWrites of [true, false]) {
+      const dataDir = await tempDir();
+      const replica = await openReplica({ dataDir, segmentSizeBytes: SEGMENT, replicaDirectWrites, preallocateBytes: 0 });
+      await copyLog(master, replica, 5000);
+      expect(replica.logEndOffset()).toBe(master.logEndOffset());
+      // Direct writes go out in whole blocks: the file runs on in zeros to the end of the last one.
+      expect(await activeSegmentSize(dataDir)).toBe(replicaDirectWrites ? Math.ceil(dataEnd / 4096) * 4096 : dataEnd);
+      expect(await queueView(replica, 't', 1)).toEqual(await queueView(master, 't', 1));
+    }
   });
 
   it('in sync mode resolves appendReplicated and durable waits only after the fdatasync', async () => {
