@@ -3,7 +3,7 @@ import { ReplicatedGroup, percentiles } from '@roomq/cli';
 import { RecordType, forEachRecord } from '@roomq/protocol';
 import { createTopic, publishThroughput } from './client-path.js';
 import { BenchCluster } from './local-servers.js';
-import { withCpuPerUnit, type CpuSubject } from './process-cpu.js';
+import { withCpuPerUnit, type CpuSubject, type CpuTime } from './process-cpu.js';
 import { rawSubscribe } from './raw-subscriber.js';
 
 const BODY = Buffer.alloc(1024, 0x63);
@@ -21,7 +21,7 @@ const WARM_UP_MESSAGES = 50_000;
 export interface PublishRun {
   msgsPerSec: number;
   /** CPU µs per message of each process while it ran: the bench's client first, then the servers. */
-  cpuPerMessage: Map<string, number>;
+  cpuPerMessage: Map<string, CpuTime>;
 }
 
 /** Publish throughput through a chain of three (master dc1 → slave dc1 → slave dc2 over a room link). */
@@ -75,17 +75,18 @@ export async function pairedChainPublish(parent: string, modes: readonly string[
 }
 
 /** Each process's CPU per message, averaged over runs; a process missing from a run is averaged over the rest. */
-export function meanCpuPerMessage(runs: readonly PublishRun[]): Map<string, number> {
-  const sums = new Map<string, { total: number; n: number }>();
+export function meanCpuPerMessage(runs: readonly PublishRun[]): Map<string, CpuTime> {
+  const sums = new Map<string, { total: number; kernel: number; n: number }>();
   for (const run of runs) {
-    for (const [name, micros] of run.cpuPerMessage) {
-      const sum = sums.get(name) ?? { total: 0, n: 0 };
-      sum.total += micros;
+    for (const [name, time] of run.cpuPerMessage) {
+      const sum = sums.get(name) ?? { total: 0, kernel: 0, n: 0 };
+      sum.total += time.total;
+      sum.kernel += time.kernel;
       sum.n++;
       sums.set(name, sum);
     }
   }
-  return new Map([...sums].map(([name, { total, n }]) => [name, total / n]));
+  return new Map([...sums].map(([name, { total, kernel, n }]) => [name, { total: total / n, kernel: kernel / n }]));
 }
 
 /**

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { cpuMicros, formatCpuPerUnit, withCpuPerUnit } from '../src/process-cpu.js';
+import { cpuMicros, formatCpuPerUnit, sumCpu, withCpuPerUnit } from '../src/process-cpu.js';
 import { meanCpuPerMessage } from '../src/replication.js';
 
 describe('cpuMicros', () => {
   it('reads a running process from /proc and leaves out one that is gone', () => {
-    expect(cpuMicros({ name: 'me', pid: process.pid })).toBeGreaterThan(0);
+    const me = cpuMicros({ name: 'me', pid: process.pid });
+    expect(me?.total).toBeGreaterThan(0);
+    // Loading vitest read files and mapped memory: some of it was the kernel's, and never more than all of it.
+    expect(me?.kernel).toBeGreaterThan(0);
+    expect(me!.kernel).toBeLessThanOrEqual(me!.total);
     // Pids stop well below this on Linux (pid_max is at most 2^22).
     expect(cpuMicros({ name: 'gone', pid: 2 ** 30 })).toBeUndefined();
   });
@@ -26,18 +30,25 @@ describe('withCpuPerUnit', () => {
     });
     expect(result).toBeGreaterThan(0);
     // 30 ms of CPU over 10 units: at least 3,000 µs each, read back from /proc at its 10 ms resolution.
-    expect(cpuPerUnit.get('client')).toBeGreaterThan(1_900);
+    expect(cpuPerUnit.get('client')?.total).toBeGreaterThan(1_900);
+    // The spin asks the kernel for its usage every turn (getrusage), so part of it is kernel time.
+    expect(cpuPerUnit.get('client')!.kernel).toBeGreaterThan(0);
+    expect(cpuPerUnit.get('client')!.kernel).toBeLessThanOrEqual(cpuPerUnit.get('client')!.total);
     expect(cpuPerUnit.has('gone')).toBe(false);
   });
 });
 
 describe('meanCpuPerMessage', () => {
-  it('averages each process over the runs that measured it, in first-seen order', () => {
+  it('averages each process over the runs that measured it, in first-seen order, kernel time alike', () => {
     const mean = meanCpuPerMessage([
-      { msgsPerSec: 1, cpuPerMessage: new Map([['client', 4], ['master', 8]]) },
-      { msgsPerSec: 1, cpuPerMessage: new Map([['client', 6]]) },
+      { msgsPerSec: 1, cpuPerMessage: new Map([['client', { total: 4, kernel: 1 }], ['master', { total: 8, kernel: 3 }]]) },
+      { msgsPerSec: 1, cpuPerMessage: new Map([['client', { total: 6, kernel: 2 }]]) },
     ]);
-    expect([...mean]).toEqual([['client', 5], ['master', 8]]);
-    expect(formatCpuPerUnit(mean)).toBe('client 5.0, master 8.0');
+    expect([...mean]).toEqual([
+      ['client', { total: 5, kernel: 1.5 }],
+      ['master', { total: 8, kernel: 3 }],
+    ]);
+    expect(formatCpuPerUnit(mean)).toBe('client 5.0 (kernel 1.5), master 8.0 (kernel 3.0)');
+    expect(sumCpu(mean)).toEqual({ total: 13, kernel: 4.5 });
   });
 });
