@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Broker, parseBrokerConfig } from '@roomq/broker';
+import { tuneServerHeap } from '../server-heap.js';
 import { readConfigFile, runServer, serverLogger } from '../server-process.js';
 import { requireOption } from '../usage-error.js';
 
@@ -7,6 +8,7 @@ export const brokerUsage = 'roomq broker --config FILE';
 
 /** `roomq broker --config FILE`: one broker process until SIGTERM. */
 export async function brokerCommand(argv: string[]): Promise<void> {
+  tuneServerHeap();
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } }, strict: true });
   const path = requireOption(values.config, '--config');
   const config = parseBrokerConfig(await readConfigFile(path, 'broker config'), `broker config ${path}`);

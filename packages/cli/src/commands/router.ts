@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Router, parseRouterConfig, routerOptionsFromConfig } from '@roomq/router';
+import { tuneServerHeap } from '../server-heap.js';
 import { readConfigFile, runServer, serverLogger } from '../server-process.js';
 import { requireOption } from '../usage-error.js';
 
@@ -7,6 +8,7 @@ export const routerUsage = 'roomq router --config FILE';
 
 /** `roomq router --config FILE`: one router process until SIGTERM. */
 export async function routerCommand(argv: string[]): Promise<void> {
+  tuneServerHeap();
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } }, strict: true });
   const path = requireOption(values.config, '--config');
   const config = parseRouterConfig(await readConfigFile(path, 'router config'));
