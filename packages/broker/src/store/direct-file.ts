@@ -54,8 +54,9 @@ function giveBack(stage: Buffer): void {
  * would not is a buffered write to this file meanwhile (the kernel could then keep a stale dirty page), so the
  * log never preallocates a file it writes directly (zero-ahead.ts).
  *
- * Where the file system refuses a direct write (EINVAL: it supports O_DIRECT only with other alignment), the
- * file falls back to buffered writes for good, and the write is repeated through the page cache.
+ * Where the file system refuses a direct write (EINVAL: it supports O_DIRECT only with other alignment), or no
+ * staging memory can be had, the file falls back to buffered writes for good, and the write goes through the
+ * page cache.
  */
 export class DirectStoreFile implements StoreFile {
   readonly direct = true;
@@ -79,6 +80,8 @@ export class DirectStoreFile implements StoreFile {
   static async open(inner: StoreFile): Promise<{ file: DirectStoreFile } | { error: Error }> {
     if (constants.O_DIRECT === undefined) return { error: new Error('O_DIRECT is not available on this platform') };
     try {
+      // A staging buffer reserves address space for a WebAssembly memory, which a tight `ulimit -v` can refuse.
+      giveBack(takeStage());
       const handle = await fs.open(inner.path, constants.O_RDWR | constants.O_DIRECT);
       return { file: new DirectStoreFile(inner, handle) };
     } catch (err) {
@@ -128,7 +131,14 @@ export class DirectStoreFile implements StoreFile {
 
   private async write(buffers: Buffer[], position: number): Promise<void> {
     if (this.buffered) return this.inner.writev(buffers, position);
-    const stage = takeStage();
+    let stage: Buffer;
+    try {
+      stage = takeStage();
+    } catch {
+      // No memory for staging now: this write, and every later one, goes through the page cache.
+      this.buffered = true;
+      return this.inner.writev(buffers, position);
+    }
     try {
       await this.writeDirect(stage, buffers, position);
     } catch (err) {
