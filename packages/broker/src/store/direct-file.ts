@@ -48,7 +48,8 @@ function giveBack(stage: Buffer): void {
  * the previous write, or read back from the file when the writer does not know them (the first write after
  * opening or a truncation). The rest of the last block is zeros: the file may run up to 4 KiB past the log's end
  * in zeros, which recovery already reads as the clean end of a log (as after preallocation). Writes run one at
- * a time, in the order they were asked for: two in flight could rewrite the block they share in either order.
+ * a time, in the order they were asked for (truncations and the close too): two in flight could rewrite the
+ * block they share in either order.
  *
  * Reads through the buffered descriptor stay correct: the kernel drops cached pages a direct write covers. What
  * would not is a buffered write to this file meanwhile (the kernel could then keep a stale dirty page), so the
@@ -103,9 +104,14 @@ export class DirectStoreFile implements StoreFile {
   }
 
   writev(buffers: Buffer[], position: number): Promise<void> {
-    const write = this.queue.then(() => this.write(buffers, position));
-    this.queue = write.catch(() => undefined);
-    return write;
+    return this.inTurn(() => this.write(buffers, position));
+  }
+
+  /** Runs `op` once every write asked for before it is done, and before any asked for after it. */
+  private inTurn(op: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(op);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   datasync(): Promise<void> {
@@ -113,20 +119,22 @@ export class DirectStoreFile implements StoreFile {
     return this.inner.datasync();
   }
 
-  async truncate(length: number): Promise<void> {
-    await this.queue;
-    this.tailEnd = -1;
-    await this.inner.truncate(length);
+  truncate(length: number): Promise<void> {
+    return this.inTurn(async () => {
+      this.tailEnd = -1;
+      await this.inner.truncate(length);
+    });
   }
 
   size(): Promise<number> {
     return this.inner.size();
   }
 
-  async close(): Promise<void> {
-    await this.queue;
-    await this.handle.close().catch(() => undefined);
-    await this.inner.close();
+  close(): Promise<void> {
+    return this.inTurn(async () => {
+      await this.handle.close().catch(() => undefined);
+      await this.inner.close();
+    });
   }
 
   private async write(buffers: Buffer[], position: number): Promise<void> {

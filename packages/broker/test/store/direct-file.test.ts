@@ -81,7 +81,7 @@ describe('DirectStoreFile', () => {
     await second.file.close();
   });
 
-  it('runs writes one at a time in the order asked, so two that share a block do not undo each other', async () => {
+  it('runs writes and truncations one at a time in the order asked, so two writes that share a block do not undo each other', async () => {
     const dir = await tempDir();
     const path = join(dir, 'segment');
     const { file } = await openDirect(path, 'w+');
@@ -94,6 +94,16 @@ describe('DirectStoreFile', () => {
     }
     await Promise.all(writes);
     expect((await readFile(path)).subarray(0, at).equals(Buffer.concat(parts))).toBe(true);
+
+    // A truncation asked for while a write is pending waits for it, and a write asked for after it follows it.
+    const more = file.writev([randomBytes(3 * DIRECT_BLOCK_BYTES)], at);
+    const cut = file.truncate(1000);
+    const after = file.writev([Buffer.from('tail')], 1000);
+    await Promise.all([more, cut, after]);
+    const contents = await readFile(path);
+    expect(contents.subarray(0, 1000).equals(Buffer.concat(parts).subarray(0, 1000))).toBe(true);
+    expect(contents.subarray(1000, 1004).toString()).toBe('tail');
+    expect(contents.subarray(1004).every((b) => b === 0)).toBe(true);
     await file.close();
   });
 
