@@ -41,7 +41,7 @@ function giveBack(stage: Buffer): void {
  * it only takes page cache from what consumers do read (a master of another group on the same machine), and
  * copying it there costs CPU that the chain shares with its master. Measured on the 2-core VM the bench runs
  * on, where a fresh page-cache page costs a hypervisor fault: the replicas' kernel time fell from about 4 to 1 µs
- * per message and a sync:1 chain of three published 30–60% more (packages/bench/README.md).
+ * per message and a sync:1 chain of three published 15–60% more in paired runs (packages/bench/README.md).
  *
  * Each write copies its bytes into an aligned staging buffer and writes whole 4 KiB blocks, so the block
  * holding the previous write's end is written again, with the same bytes in front. Those bytes are kept from
