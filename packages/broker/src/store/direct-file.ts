@@ -75,8 +75,8 @@ export class DirectStoreFile implements StoreFile {
   ) {}
 
   /**
-   * `inner` with its writes made direct, or undefined where this platform or file system has no O_DIRECT (the
-   * reason is in the error, e.g. EINVAL on tmpfs).
+   * `inner` with its writes made direct, or the error that says why not: no O_DIRECT on this platform or file
+   * system (EINVAL on tmpfs), or no staging memory.
    */
   static async open(inner: StoreFile): Promise<{ file: DirectStoreFile } | { error: Error }> {
     if (constants.O_DIRECT === undefined) return { error: new Error('O_DIRECT is not available on this platform') };
@@ -92,11 +92,6 @@ export class DirectStoreFile implements StoreFile {
 
   get path(): string {
     return this.inner.path;
-  }
-
-  /** True while writes bypass the page cache (false once a direct write was refused). */
-  get bypassesPageCache(): boolean {
-    return !this.buffered;
   }
 
   read(buf: Buffer, offset: number, length: number, position: number): Promise<number> {
