@@ -15,7 +15,7 @@ import { comparisonSettings, runComparison, type ComparisonResult } from './peer
 import { PEERS } from './peers/registry.js';
 import { Report, formatValue, progress, section, setJsonMode } from './report.js';
 import { formatCpuPerUnit, sumCpu } from './process-cpu.js';
-import { catchUp, meanCpuPerMessage, pairedChainPublish, steadyLag } from './replication.js';
+import { catchUp, meanCpuPerMessage, meanMachineBusy, pairedChainPublish, steadyLag } from './replication.js';
 import { storeAppend, storeLatency, storeRead } from './store-append.js';
 
 /**
@@ -135,7 +135,9 @@ async function main(): Promise<void> {
       const cpuNote = (runs: Parameters<typeof meanCpuPerMessage>[0]): string => {
         const cpu = meanCpuPerMessage(runs);
         const all = sumCpu(cpu);
-        return cpu.size > 0 ? `; CPU µs/msg: ${formatCpuPerUnit(cpu)} (${all.total.toFixed(1)} in all, ${all.kernel.toFixed(1)} in the kernel)` : '';
+        const busy = meanMachineBusy(runs);
+        const machine = busy === undefined ? '' : `; machine ${(busy * 100).toFixed(0)}% busy`;
+        return cpu.size > 0 ? `; CPU µs/msg: ${formatCpuPerUnit(cpu)} (${all.total.toFixed(1)} in all, ${all.kernel.toFixed(1)} in the kernel)${machine}` : machine;
       };
       report.add({ scenario: 'SDK publish, single broker (paired with the chains)', metric: 'throughput', value: Math.round(median(single)), unit: 'msg/s', note: `median of ${rounds}${spread(single)}${cpuNote(paired.single)}` });
       for (const [mode, runs] of paired.chains) {

@@ -41,13 +41,54 @@ export function cpuMicros(subject: CpuSubject): CpuTime | undefined {
   }
 }
 
+/** Clock ticks all CPUs of the machine spent so far: busy (anything but idle and I/O wait) and in all. */
+export interface MachineTicks {
+  busy: number;
+  total: number;
+}
+
+/**
+ * The machine's CPU ticks from the first line of `/proc/stat` (`cpu  user nice system idle iowait irq softirq
+ * steal …`; guest time is already inside user), or undefined where there is none (not Linux).
+ */
+export function machineTicks(stat = readProcStat()): MachineTicks | undefined {
+  const line = stat?.split('\n', 1)[0];
+  if (!line?.startsWith('cpu ')) return undefined;
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (fields.length < 5 || fields.some((n) => !Number.isFinite(n))) return undefined;
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
+function readProcStat(): string | undefined {
+  try {
+    return readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Share of all the machine's CPU time that was busy between two readings (0..1), or undefined. */
+export function busyShare(before: MachineTicks | undefined, after: MachineTicks | undefined): number | undefined {
+  if (before === undefined || after === undefined || after.total <= before.total) return undefined;
+  return (after.busy - before.busy) / (after.total - before.total);
+}
+
 /**
  * Runs `work` and returns its result with the CPU each subject used meanwhile, per unit of `units` (e.g. µs per
- * message); a subject that could not be sampled is left out.
+ * message); a subject that could not be sampled is left out. `machineBusy` is the share of the whole machine's
+ * CPU that was busy meanwhile (undefined off Linux): below 1 while every process waits on another, it tells a
+ * run bound by latency from one bound by CPU, which the per-process figures alone do not.
  */
-export async function withCpuPerUnit<T>(subjects: readonly CpuSubject[], units: number, work: () => Promise<T>): Promise<{ result: T; cpuPerUnit: Map<string, CpuTime> }> {
+export async function withCpuPerUnit<T>(
+  subjects: readonly CpuSubject[],
+  units: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuPerUnit: Map<string, CpuTime>; machineBusy: number | undefined }> {
   const before = subjects.map(cpuMicros);
+  const machineBefore = machineTicks();
   const result = await work();
+  const machineBusy = busyShare(machineBefore, machineTicks());
   const cpuPerUnit = new Map<string, CpuTime>();
   subjects.forEach((subject, i) => {
     const after = cpuMicros(subject);
@@ -56,7 +97,7 @@ export async function withCpuPerUnit<T>(subjects: readonly CpuSubject[], units: 
       cpuPerUnit.set(subject.name, { total: (after.total - start.total) / units, kernel: (after.kernel - start.kernel) / units });
     }
   });
-  return { result, cpuPerUnit };
+  return { result, cpuPerUnit, machineBusy };
 }
 
 /** "client 4.7 (kernel 1.2), master 8.3 (kernel 4.0), …" in µs, in the subjects' order. */

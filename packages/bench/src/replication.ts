@@ -22,6 +22,8 @@ export interface PublishRun {
   msgsPerSec: number;
   /** CPU µs per message of each process while it ran: the bench's client first, then the servers. */
   cpuPerMessage: Map<string, CpuTime>;
+  /** Share of the machine's CPU that was busy while it ran (0..1), where /proc/stat tells. */
+  machineBusy?: number | undefined;
 }
 
 /** Publish throughput through a chain of three (master dc1 → slave dc1 → slave dc2 over a room link). */
@@ -32,8 +34,8 @@ export async function chainPublish(parent: string, mode: string, count: number):
     await publishThroughput(group.routerEndpoint, 'chain', WARM_UP_MESSAGES, 1000);
     // The room link to the last replica is a proxy inside the bench process: its copies count as the client's.
     const subjects: CpuSubject[] = [{ name: 'client + room link' }, { name: 'master', pid: group.members[0]!.child.pid }, { name: 'replica 1', pid: group.members[1]!.child.pid }, { name: 'replica 2', pid: group.members[2]!.child.pid }];
-    const { result, cpuPerUnit } = await withCpuPerUnit(subjects, count, () => publishThroughput(group.routerEndpoint, 'chain', count, 1000));
-    return { msgsPerSec: result.msgsPerSec, cpuPerMessage: cpuPerUnit };
+    const { result, cpuPerUnit, machineBusy } = await withCpuPerUnit(subjects, count, () => publishThroughput(group.routerEndpoint, 'chain', count, 1000));
+    return { msgsPerSec: result.msgsPerSec, cpuPerMessage: cpuPerUnit, machineBusy };
   } finally {
     await group.stop();
   }
@@ -46,8 +48,8 @@ async function singlePublish(parent: string, count: number): Promise<PublishRun>
     await createTopic(cluster.routerEndpoint, 'single', 4);
     await publishThroughput(cluster.routerEndpoint, 'single', WARM_UP_MESSAGES, 1000);
     const subjects: CpuSubject[] = [{ name: 'client' }, { name: 'broker', pid: cluster.brokers[0]!.child.pid }];
-    const { result, cpuPerUnit } = await withCpuPerUnit(subjects, count, () => publishThroughput(cluster.routerEndpoint, 'single', count, 1000));
-    return { msgsPerSec: result.msgsPerSec, cpuPerMessage: cpuPerUnit };
+    const { result, cpuPerUnit, machineBusy } = await withCpuPerUnit(subjects, count, () => publishThroughput(cluster.routerEndpoint, 'single', count, 1000));
+    return { msgsPerSec: result.msgsPerSec, cpuPerMessage: cpuPerUnit, machineBusy };
   } finally {
     await cluster.stop();
   }
@@ -87,6 +89,12 @@ export function meanCpuPerMessage(runs: readonly PublishRun[]): Map<string, CpuT
     }
   }
   return new Map([...sums].map(([name, { total, kernel, n }]) => [name, { total: total / n, kernel: kernel / n }]));
+}
+
+/** The machine's busy share averaged over the runs that measured it, or undefined when none did. */
+export function meanMachineBusy(runs: readonly PublishRun[]): number | undefined {
+  const shares = runs.map((run) => run.machineBusy).filter((share): share is number => share !== undefined);
+  return shares.length === 0 ? undefined : shares.reduce((a, b) => a + b, 0) / shares.length;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cpuMicros, formatCpuPerUnit, sumCpu, withCpuPerUnit } from '../src/process-cpu.js';
-import { meanCpuPerMessage } from '../src/replication.js';
+import { busyShare, cpuMicros, formatCpuPerUnit, machineTicks, sumCpu, withCpuPerUnit } from '../src/process-cpu.js';
+import { meanCpuPerMessage, meanMachineBusy } from '../src/replication.js';
 
 describe('cpuMicros', () => {
   it('reads a running process from /proc and leaves out one that is gone', () => {
@@ -36,6 +36,35 @@ describe('withCpuPerUnit', () => {
     expect(cpuPerUnit.get('client')!.kernel).toBeLessThanOrEqual(cpuPerUnit.get('client')!.total);
     expect(cpuPerUnit.has('gone')).toBe(false);
   });
+
+  it('says how busy the whole machine was meanwhile', async () => {
+    const { machineBusy } = await withCpuPerUnit([{ name: 'client' }], 1, async () => {
+      const start = process.cpuUsage();
+      while (process.cpuUsage(start).user < 30_000);
+    });
+    // This process alone kept one core busy for the whole spin: a share of the machine above 0, never above 1.
+    expect(machineBusy).toBeGreaterThan(0);
+    expect(machineBusy).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('machineTicks', () => {
+  it('counts idle and I/O wait as not busy, everything else as busy', () => {
+    const stat = 'cpu  100 5 40 800 30 0 7 18 0 0\ncpu0 50 2 20 400 15 0 3 9 0 0\nintr 1\n';
+    // user + nice + system + irq + softirq + steal = 170 busy; with idle 800 and iowait 30: 1000 in all.
+    expect(machineTicks(stat)).toEqual({ busy: 170, total: 1000 });
+    expect(machineTicks('intr 1\n')).toBeUndefined();
+    // With no text it reads this machine's /proc/stat (the bench runs on Linux).
+    const here = machineTicks();
+    expect(here!.total).toBeGreaterThan(here!.busy);
+    expect(machineTicks('cpu  1 2 x 4 5\n')).toBeUndefined();
+  });
+
+  it('turns two readings into a busy share, and none where the clock did not move', () => {
+    expect(busyShare({ busy: 100, total: 1000 }, { busy: 250, total: 1200 })).toBeCloseTo(0.75);
+    expect(busyShare({ busy: 100, total: 1000 }, { busy: 100, total: 1000 })).toBeUndefined();
+    expect(busyShare(undefined, { busy: 1, total: 2 })).toBeUndefined();
+  });
 });
 
 describe('meanCpuPerMessage', () => {
@@ -50,5 +79,11 @@ describe('meanCpuPerMessage', () => {
     ]);
     expect(formatCpuPerUnit(mean)).toBe('client 5.0 (kernel 1.5), master 8.0 (kernel 3.0)');
     expect(sumCpu(mean)).toEqual({ total: 13, kernel: 4.5 });
+  });
+
+  it('averages the machine busy share over the runs that have one', () => {
+    const run = (machineBusy?: number) => ({ msgsPerSec: 1, cpuPerMessage: new Map(), machineBusy });
+    expect(meanMachineBusy([run(0.8), run(), run(0.6)])).toBeCloseTo(0.7);
+    expect(meanMachineBusy([run(), run()])).toBeUndefined();
   });
 });
