@@ -1,3 +1,4 @@
+import { fnv1a } from '@roomq/protocol';
 import { isWritable, type QueueRef, type TopicRoute } from './topic-route.js';
 
 export interface SelectOptions {
@@ -79,10 +80,5 @@ export function interleaveByBroker(queues: readonly QueueRef[]): QueueRef[] {
 
 /** FNV-1a over UTF-16 code units: stable across processes and Node versions. */
 export function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+  return fnv1a(key);
 }

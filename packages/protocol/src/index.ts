@@ -35,6 +35,7 @@ export { dataProtocol } from './data-server-socket.js';
 export type { DataHandlers, DataProtocol, PublishCall, SubscribeCall } from './data-server-socket.js';
 export type { SniffedProtocol, SniffingListener } from './port-sniffer.js';
 export { crc32, crc32c } from './checksums.js';
+export { FNV1A_OFFSET_BASIS, fnv1a } from './fnv1a.js';
 export {
   MESSAGE_FIXED_SIZE,
   RECORD_FORMAT_VERSION,

@@ -12,7 +12,7 @@
  * Files: <dataDir>/consumequeue/<topic>/<queueId>/<20-digit first queue offset>, each holding
  * `consumeQueueEntriesPerFile` entries when full.
  */
-import { readU64 } from '@roomq/protocol';
+import { FNV1A_OFFSET_BASIS, fnv1a, readU64 } from '@roomq/protocol';
 import { putU32, putU64 } from './big-endian.js';
 
 export const CQ_ENTRY_SIZE = 16;
@@ -41,24 +41,9 @@ export function readCqEntry(buf: Buffer, at: number): ConsumeQueueEntry {
   return { physicalOffset: readU64(buf, at), size: buf.readUInt32BE(at + 8), tagHash: buf.readUInt32BE(at + 12) };
 }
 
-/**
- * String.prototype.charCodeAt, called through `.call`: a broker hashes strings of many internal kinds (decoded
- * from a buffer, sliced, concatenated, internalized), each a different map to V8, so `value.charCodeAt` here saw
- * more maps than an inline cache keeps and TurboFan left a generic property lookup in the loop, one per
- * character. That was 11% of a master's CPU samples in a chain (`perf`, Builtins_LoadIC) and a 32-character
- * message ID cost ~400 ns to hash; called as a known function it is ~90 ns, whatever the strings' kinds.
- */
-const charCodeAt = String.prototype.charCodeAt;
-
 /** 32-bit FNV-1a of a string's UTF-16 code units; stable across versions (it is stored on disk). */
-export function hashString(value: string, seed = 0x811c9dc5): number {
-  let h = seed;
-  const length = value.length;
-  for (let i = 0; i < length; i++) {
-    h ^= charCodeAt.call(value, i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+export function hashString(value: string, seed = FNV1A_OFFSET_BASIS): number {
+  return fnv1a(value, seed);
 }
 
 /** The tag hash stored in consume-queue entries; 0 for no tag. */
@@ -70,7 +55,7 @@ export function hashTag(tag: string): number {
  * hashString of the UTF-8 string in `buf[start, end)`, without decoding it when it is ASCII (then its bytes are
  * its UTF-16 code units); other strings are decoded as summarizeMessageSection decodes them.
  */
-export function hashStringBytes(buf: Buffer, start: number, end: number, seed = 0x811c9dc5): number {
+export function hashStringBytes(buf: Buffer, start: number, end: number, seed = FNV1A_OFFSET_BASIS): number {
   let h = seed;
   for (let i = start; i < end; i++) {
     const byte = buf[i]!;
