@@ -15,7 +15,7 @@ import { comparisonSettings, runComparison, type ComparisonResult } from './peer
 import { PEERS } from './peers/registry.js';
 import { Report, formatValue, progress, section, setJsonMode } from './report.js';
 import { formatCpuPerUnit, sumCpu } from './process-cpu.js';
-import { catchUp, meanCpuPerMessage, meanMachineBusy, pairedChainPublish, steadyLag } from './replication.js';
+import { QUICK_WARM_UP_MESSAGES, WARM_UP_MESSAGES, catchUp, meanCpuPerMessage, meanMachineBusy, pairedChainPublish, steadyLag } from './replication.js';
 import { storeAppend, storeLatency, storeRead } from './store-append.js';
 
 /**
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     if (wants('replication')) {
       section('Replication: chains of three (master dc1 → slave dc1 → slave dc2 over a room link), sync flush');
       const rounds = quick ? 1 : CHAIN_ROUNDS;
-      const paired = await pairedChainPublish(work, ['sync:1', 'async'], quick ? messages : messages / 2, rounds);
+      const paired = await pairedChainPublish(work, ['sync:1', 'async'], quick ? messages : messages / 2, rounds, quick ? QUICK_WARM_UP_MESSAGES : WARM_UP_MESSAGES);
       // p50 of a copy: percentiles sorts in place, and the rounds must stay paired by index.
       const median = (values: number[]): number => percentiles([...values], [50])['p50']!;
       const spread = (values: number[]): string => (values.length > 1 ? `; rounds ${values.map((v) => Math.round(v / 1000)).join(', ')}k` : '');

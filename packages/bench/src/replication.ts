@@ -9,14 +9,20 @@ import { rawSubscribe } from './raw-subscriber.js';
 const BODY = Buffer.alloc(1024, 0x63);
 
 /**
- * Messages published, untimed, before a throughput run: enough for every member to have cycled its fixed
- * memory once (a replica's 32 MiB receive arena, each store's 16 MiB tail cache) and for V8 to have optimised
- * the hot paths. A fresh process touches such memory page by page, and a page fault cost 17 µs here (a 2-core
- * VM under a shadow-paging hypervisor; about 0.2 µs on bare metal): in a timed run of 100k messages that
- * one-time cost was 1–2 µs per message per member. A broker pays it once per start, so it is left out of
- * steady-state figures, for the single broker and the chains alike.
+ * Messages published, untimed, before a throughput run (`--quick`: QUICK_WARM_UP_MESSAGES), on the same fresh
+ * processes: the figures are meant to be steady state, what a broker that runs for days gives, so the one-time
+ * costs of a start are left out, for the single broker and the chains alike.
+ * - Fixed memory: every member cycles its fixed memory once (a replica's 32 MiB receive arena, each store's
+ *   16 MiB tail cache). A fresh process touches such memory page by page, and a page fault cost 17 µs here (a
+ *   2-core VM; about 0.2 µs on bare metal): in a timed run of 100k messages that was 1–2 µs per message per member.
+ * - Compilation: V8 optimises a function once it has run enough, and much of a chain member's work runs once
+ *   per flush group or chunk, not per message, so it gets there late. After 50,000 messages each member was
+ *   still starting 15–50 TurboFan compilations a second (`--trace-opt`), and compiler threads held 11–18% of
+ *   the members' CPU samples in the timed window (`perf`); after 400,000, 9–14 a second and 8–11%. In bench runs
+ *   on the same VM the sync:1 ratio was 45% and 38% after 50,000 and 50%, 51%, 42% and 43% after 400,000.
  */
-const WARM_UP_MESSAGES = 50_000;
+export const WARM_UP_MESSAGES = 400_000;
+export const QUICK_WARM_UP_MESSAGES = 50_000;
 
 export interface PublishRun {
   msgsPerSec: number;
@@ -27,11 +33,11 @@ export interface PublishRun {
 }
 
 /** Publish throughput through a chain of three (master dc1 → slave dc1 → slave dc2 over a room link). */
-export async function chainPublish(parent: string, mode: string, count: number): Promise<PublishRun> {
+export async function chainPublish(parent: string, mode: string, count: number, warmUp = WARM_UP_MESSAGES): Promise<PublishRun> {
   const group = await ReplicatedGroup.start({ members: [{ room: 'dc1' }, { room: 'dc1' }, { room: 'dc2', viaLink: true }], replicationMode: mode, logLevel: 'warn', parentDir: parent, segmentSizeBytes: 256 * 1024 * 1024 });
   try {
     await createTopic(group.routerEndpoint, 'chain', 4);
-    await publishThroughput(group.routerEndpoint, 'chain', WARM_UP_MESSAGES, 1000);
+    await publishThroughput(group.routerEndpoint, 'chain', warmUp, 1000);
     // The room link to the last replica is a proxy inside the bench process: its copies count as the client's.
     const subjects: CpuSubject[] = [{ name: 'client + room link' }, { name: 'master', pid: group.members[0]!.child.pid }, { name: 'replica 1', pid: group.members[1]!.child.pid }, { name: 'replica 2', pid: group.members[2]!.child.pid }];
     const { result, cpuPerUnit, machineBusy } = await withCpuPerUnit(subjects, count, () => publishThroughput(group.routerEndpoint, 'chain', count, 1000));
@@ -42,11 +48,11 @@ export async function chainPublish(parent: string, mode: string, count: number):
 }
 
 /** Publish throughput of one broker (sync flush) with the same client, for the chains to be compared with. */
-async function singlePublish(parent: string, count: number): Promise<PublishRun> {
+async function singlePublish(parent: string, count: number, warmUp: number): Promise<PublishRun> {
   const cluster = await BenchCluster.start(parent, 'sync');
   try {
     await createTopic(cluster.routerEndpoint, 'single', 4);
-    await publishThroughput(cluster.routerEndpoint, 'single', WARM_UP_MESSAGES, 1000);
+    await publishThroughput(cluster.routerEndpoint, 'single', warmUp, 1000);
     const subjects: CpuSubject[] = [{ name: 'client' }, { name: 'broker', pid: cluster.brokers[0]!.child.pid }];
     const { result, cpuPerUnit, machineBusy } = await withCpuPerUnit(subjects, count, () => publishThroughput(cluster.routerEndpoint, 'single', count, 1000));
     return { msgsPerSec: result.msgsPerSec, cpuPerMessage: cpuPerUnit, machineBusy };
@@ -67,11 +73,11 @@ export interface PairedChainResult {
  * fresh chain per mode, the same count each. A ratio is taken within a round, so a noisy minute on this shared
  * machine moves both sides of it; the median over rounds is what a target is judged on.
  */
-export async function pairedChainPublish(parent: string, modes: readonly string[], count: number, rounds: number): Promise<PairedChainResult> {
+export async function pairedChainPublish(parent: string, modes: readonly string[], count: number, rounds: number, warmUp = WARM_UP_MESSAGES): Promise<PairedChainResult> {
   const result: PairedChainResult = { single: [], chains: new Map(modes.map((m) => [m, []])) };
   for (let round = 0; round < rounds; round++) {
-    result.single.push(await singlePublish(parent, count));
-    for (const mode of modes) result.chains.get(mode)!.push(await chainPublish(parent, mode, count));
+    result.single.push(await singlePublish(parent, count, warmUp));
+    for (const mode of modes) result.chains.get(mode)!.push(await chainPublish(parent, mode, count, warmUp));
   }
   return result;
 }
