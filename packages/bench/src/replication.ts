@@ -18,10 +18,14 @@ const BODY = Buffer.alloc(1024, 0x63);
  * - Compilation: V8 optimises a function once it has run enough, and much of a chain member's work runs once
  *   per flush group or chunk, not per message, so it gets there late. After 50,000 messages each member was
  *   still starting 15–50 TurboFan compilations a second (`--trace-opt`), and compiler threads held 11–18% of
- *   the members' CPU samples in the timed window (`perf`); after 400,000, 9–14 a second and 8–11%. In bench runs
- *   on the same VM the sync:1 ratio was 45% and 38% after 50,000 and 50%, 51%, 42% and 43% after 400,000.
+ *   the members' CPU samples in the timed window (`perf`); after 400,000, 9–14 a second and 8–11%.
+ * - Segment rolls: 300,000 (about 340 MB) rather than more, so that the timed run (another ~110 MB with the
+ *   full count) holds no roll of the bench's 256 MiB segments, the second of which comes at ~475,000 messages
+ *   of 1,129-byte records.
+ *   A roll in a window of 100,000 messages would weigh several times what it does in a broker with the default
+ *   1 GiB segments, which rolls about once a million messages.
  */
-export const WARM_UP_MESSAGES = 400_000;
+export const WARM_UP_MESSAGES = 300_000;
 export const QUICK_WARM_UP_MESSAGES = 50_000;
 
 export interface PublishRun {
