@@ -42,6 +42,7 @@
 import { readU64, writeU64 } from './bytes.js';
 import { crc32c, crc32cAppend, crc32cSmall } from './checksums.js';
 import { RoomqError } from './errors.js';
+import { utf8Length, writeUtf8 } from './short-strings.js';
 
 export const RECORD_MAGIC = 0x5251;
 export const RECORD_FORMAT_VERSION = 1;
@@ -103,11 +104,11 @@ export type DecodedRecord = MessageRecord | OffsetCommitRecord | SegmentEndRecor
 
 /** Bytes needed to encode `fields` as a message section. */
 export function messageSectionSize(fields: MessageFields): number {
-  let size = 12 + 2 + Buffer.byteLength(fields.topic) + 2 + Buffer.byteLength(fields.messageId) + 2 + Buffer.byteLength(fields.tag);
+  let size = 12 + 2 + utf8Length(fields.topic) + 2 + utf8Length(fields.messageId) + 2 + utf8Length(fields.tag);
   size += 2;
-  for (const key of fields.keys) size += 2 + Buffer.byteLength(key);
+  for (const key of fields.keys) size += 2 + utf8Length(key);
   size += 2;
-  for (const name in fields.properties) size += 4 + Buffer.byteLength(name) + Buffer.byteLength(fields.properties[name]!);
+  for (const name in fields.properties) size += 4 + utf8Length(name) + utf8Length(fields.properties[name]!);
   return size + 4 + fields.body.length;
 }
 
@@ -464,7 +465,7 @@ function putU64(target: Buffer, at: number, value: number): void {
 }
 
 function writeString(target: Buffer, at: number, value: string): number {
-  const length = target.write(value, at + 2, 'utf8');
+  const length = writeUtf8(target, at + 2, value);
   target.writeUInt16BE(length, at);
   return at + 2 + length;
 }
