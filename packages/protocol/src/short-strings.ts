@@ -24,12 +24,13 @@ export function utf8Length(value: string): number {
 }
 
 /**
- * Writes `value` as UTF-8 at `at` and returns the bytes written, as target.write(value, at, 'utf8') does. The caller
- * has sized `target` with utf8Length, so it fits.
+ * Writes `value` as UTF-8 at `at` and returns the bytes written, as target.write(value, at, 'utf8') does. Callers size
+ * `target` with utf8Length; should one not, the string goes to target.write, which truncates at whole characters
+ * instead of storing past the end (typed-array stores there are silently dropped and the count would lie).
  */
 export function writeUtf8(target: Buffer, at: number, value: string): number {
   const length = value.length;
-  if (length <= SHORT) {
+  if (length <= SHORT && at + length <= target.length) {
     let i = 0;
     for (; i < length; i++) {
       const unit = charCodeAt.call(value, i);

@@ -25,4 +25,13 @@ describe('utf8Length and writeUtf8', () => {
       expect(target.toString('utf8')).toBe('chain-01J000000000000');
     }
   });
+
+  it('writes no more than fits when a target is too short, as Buffer.write does', () => {
+    for (const text of ['orders', 'tøpic']) {
+      const ours = Buffer.alloc(4, 0xee);
+      const theirs = Buffer.alloc(4, 0xee);
+      expect(writeUtf8(ours, 1, text), text).toBe(theirs.write(text, 1, 'utf8'));
+      expect(ours.equals(theirs), text).toBe(true);
+    }
+  });
 });
